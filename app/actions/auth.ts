@@ -1,0 +1,78 @@
+"use server";
+
+import { redirect } from "next/navigation";
+import { z } from "zod";
+import { signIn, signOut } from "@/lib/auth";
+import { log } from "@/lib/log";
+import { safeCallbackPath } from "@/lib/security";
+import { strategyNames } from "@/lib/strategies";
+import { DuplicateEmailError, RegistrationSchema, createUser } from "@/lib/users";
+
+export type Field = "name" | "email" | "password" | "strategy";
+
+export interface FormState {
+  /** Message for the whole form (shown in an alert). */
+  error?: string;
+  fieldErrors?: Partial<Record<Field, string>>;
+  /** What the user typed (never the password), to refill the form. */
+  values?: { name?: string; email?: string; strategy?: string };
+}
+
+const INVALID_CREDENTIALS = "Invalid email or password";
+const UNAVAILABLE = "Something went wrong. Please try again.";
+
+const StrategyField = z.enum(strategyNames, { message: "Choose a session strategy." });
+
+function text(formData: FormData, name: string): string {
+  const value = formData.get(name);
+  return typeof value === "string" ? value : "";
+}
+
+export async function signInAction(_previous: FormState, formData: FormData): Promise<FormState> {
+  const email = text(formData, "email");
+  const strategy = text(formData, "strategy");
+  const values = { email, strategy };
+  let result;
+  try {
+    // Every failure, malformed input included, gets the one message: it says nothing about which part was wrong.
+    result = await signIn({ email, password: text(formData, "password"), strategy });
+  } catch (error) {
+    log.error("signin.error", { error });
+    return { error: UNAVAILABLE, values };
+  }
+  if (!result.ok) return { error: INVALID_CREDENTIALS, values };
+  redirect(safeCallbackPath(text(formData, "callbackUrl")));
+}
+
+export async function registerAction(_previous: FormState, formData: FormData): Promise<FormState> {
+  const values = { name: text(formData, "name"), email: text(formData, "email"), strategy: text(formData, "strategy") };
+  const registration = RegistrationSchema.safeParse({ ...values, password: text(formData, "password") });
+  const strategy = StrategyField.safeParse(values.strategy);
+  if (!registration.success || !strategy.success) {
+    const fieldErrors: FormState["fieldErrors"] = {};
+    for (const issue of registration.error?.issues ?? []) {
+      const field = issue.path[0];
+      if ((field === "name" || field === "email" || field === "password") && !fieldErrors[field]) fieldErrors[field] = issue.message;
+    }
+    if (!strategy.success) fieldErrors.strategy = "Choose a session strategy.";
+    return { error: "Please correct the highlighted fields.", fieldErrors, values };
+  }
+  try {
+    await createUser(registration.data);
+    const result = await signIn({ email: registration.data.email, password: registration.data.password, strategy: strategy.data });
+    if (!result.ok) return { error: UNAVAILABLE, values };
+  } catch (error) {
+    if (error instanceof DuplicateEmailError) {
+      return { error: "Please correct the highlighted fields.", fieldErrors: { email: "An account with this email already exists." }, values };
+    }
+    log.error("register.error", { error });
+    return { error: UNAVAILABLE, values };
+  }
+  redirect("/dashboard");
+}
+
+export async function signOutAction(): Promise<void> {
+  const results = await signOut();
+  const revokedOnServer = results.some((result) => result.revokedOnServer);
+  redirect(results.length === 0 ? "/login" : `/login?signedOut=${revokedOnServer ? "revoked" : "cookie-only"}`);
+}

@@ -1,0 +1,66 @@
+import type { Metadata } from "next";
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { signOutAction } from "@/app/actions/auth";
+import { ExpiresIn } from "@/app/components/expires-in";
+import { auth } from "@/lib/auth";
+import { isHttps } from "@/lib/security";
+import { sessionReport } from "@/lib/session-report";
+
+export const metadata: Metadata = { title: "Dashboard · Session or Token" };
+
+export default async function DashboardPage() {
+  const session = await auth();
+  if (!session) redirect("/login?callbackUrl=%2Fdashboard");
+  const report = await sessionReport(session, isHttps(await headers()));
+  if (!report) redirect("/login?callbackUrl=%2Fdashboard");
+  const { strategy, evidence, cookieName, cookieBytes, checkMs, generatedAt } = report;
+
+  return (
+    <>
+      <h1>Dashboard</h1>
+      <section className="card" aria-labelledby="who">
+        <h2 id="who">Signed in</h2>
+        <dl className="facts">
+          <dt>Name</dt>
+          <dd>{session.user.name ?? "—"}</dd>
+          <dt>Email</dt>
+          <dd>{session.user.email}</dd>
+          <dt>Strategy</dt>
+          <dd>
+            <strong>Strategy: {strategy.name}</strong> ({strategy.label})
+          </dd>
+          <dt>Expires in</dt>
+          <dd>
+            <ExpiresIn expires={session.expires.toISOString()} serverNow={generatedAt} /> ({session.expires.toISOString()})
+          </dd>
+          <dt>Cookie</dt>
+          <dd>
+            <code>{cookieName}</code>, <span data-testid="cookie-size">{cookieBytes} bytes</span>, HttpOnly, SameSite=Lax
+          </dd>
+          <dt>Cost of one check</dt>
+          <dd data-testid="check-cost">{checkMs.toFixed(2)} ms ({strategy.name === "jwt" ? "signature verification" : "database lookup"})</dd>
+        </dl>
+      </section>
+
+      <section className="card" aria-labelledby="evidence">
+        <h2 id="evidence">What this strategy stored</h2>
+        {evidence.sections.map((section) => (
+          <div key={section.testId}>
+            <h3>{section.title}</h3>
+            <pre data-testid={section.testId}>{JSON.stringify(section.content, null, 2)}</pre>
+          </div>
+        ))}
+        <ul>
+          {evidence.notes.map((note) => (
+            <li key={note}>{note}</li>
+          ))}
+        </ul>
+      </section>
+
+      <form action={signOutAction}>
+        <button type="submit">Sign out</button>
+      </form>
+    </>
+  );
+}

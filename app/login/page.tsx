@@ -1,0 +1,28 @@
+import { LoginForm } from "@/app/components/auth-forms";
+import { safeCallbackPath } from "@/lib/security";
+import { strategyOptions } from "@/lib/strategies";
+
+const signedOutNotices: Record<string, string> = {
+  revoked: "Signed out. The server deleted your session: the old cookie value is refused from now on.",
+  "cookie-only":
+    "Signed out. Your browser deleted the JWT, but the server kept no record of it: a copy would still verify until it expires.",
+};
+
+export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const { callbackUrl, signedOut } = await searchParams;
+  const notice = typeof signedOut === "string" ? signedOutNotices[signedOut] : undefined;
+  return (
+    <>
+      <h1>Sign in</h1>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <LoginForm options={strategyOptions()} callbackUrl={safeCallbackPath(callbackUrl)} />
+      <p>
+        Demo account: <code>demo@example.com</code> / <code>demo-password-123</code>
+      </p>
+    </>
+  );
+}

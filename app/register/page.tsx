@@ -1,0 +1,11 @@
+import { RegisterForm } from "@/app/components/auth-forms";
+import { strategyOptions } from "@/lib/strategies";
+
+export default function RegisterPage() {
+  return (
+    <>
+      <h1>Create an account</h1>
+      <RegisterForm options={strategyOptions()} />
+    </>
+  );
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { expect, type APIRequestContext, type APIResponse, type BrowserContext, type Cookie, type Page } from '@playwright/test';
+
+export const STRATEGIES = ['database', 'jwt'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Cookie each strategy sets on plain http. */
+export const COOKIE: Record<Strategy, string> = { database: 'sot.session', jwt: 'sot.jwt' };
+/** Accessible name of each strategy's radio button. */
+export const RADIO: Record<Strategy, string> = { database: 'Database session', jwt: 'JWT' };
+/** Every name a session cookie could have (http and https variants). */
+export const SESSION_COOKIE_NAMES = ['sot.session', 'sot.jwt', '__Host-sot.session', '__Host-sot.jwt'];
+
+export const DEMO = { email: 'demo@example.com', password: 'demo-password-123', name: 'Demo User' };
+export const ADMIN = { email: 'admin@example.com', password: 'admin-password-123' };
+export const STRONG_PASSWORD = 'Lantern-orbit-meadow-42';
+
+export function other(strategy: Strategy): Strategy {
+  return strategy === 'database' ? 'jwt' : 'database';
+}
+
+/** An email address no other test (or earlier run on the same database) uses. */
+export function uniqueEmail(tag: string): string {
+  return `${tag}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}@example.test`;
+}
+
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
+/** Fill and submit the sign-in form. */
+export async function signInUI(
+  page: Page,
+  { email, password, strategy, callbackUrl }: Credentials & { strategy: Strategy; callbackUrl?: string },
+): Promise<void> {
+  await page.goto(callbackUrl === undefined ? '/login' : `/login?callbackUrl=${encodeURIComponent(callbackUrl)}`);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('radio', { name: RADIO[strategy] }).check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Fill and submit the registration form. */
+export async function registerUI(
+  page: Page,
+  { name, email, password, strategy }: Credentials & { name: string; strategy: Strategy },
+): Promise<void> {
+  await page.goto('/register');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('radio', { name: RADIO[strategy] }).check();
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+/** Sign in with the UI and wait for the dashboard. */
+export async function signInToDashboard(page: Page, user: Credentials, strategy: Strategy): Promise<void> {
+  await signInUI(page, { ...user, strategy });
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
+}
+
+/** The session cookies (either strategy, either prefix) a browser context holds. */
+export async function sessionCookies(context: BrowserContext): Promise<Cookie[]> {
+  return (await context.cookies()).filter((cookie) => SESSION_COOKIE_NAMES.includes(cookie.name));
+}
+
+/** The one session cookie of the context; fails unless there is exactly one, with the expected name. */
+export async function onlySessionCookie(context: BrowserContext, strategy: Strategy): Promise<Cookie> {
+  const cookies = await sessionCookies(context);
+  expect(cookies.map((cookie) => cookie.name)).toEqual([COOKIE[strategy]]);
+  return cookies[0]!;
+}
+
+/**
+ * Sign in over plain HTTP, as a non-browser client would: fetch a CSRF token,
+ * then post the credentials form. The request context keeps the cookies.
+ */
+export async function signInHttp(
+  request: APIRequestContext,
+  { email, password, strategy, callbackUrl = '/dashboard' }: Credentials & { strategy: Strategy; callbackUrl?: string },
+): Promise<APIResponse> {
+  const csrf = await request.get('/api/auth/csrf');
+  expect(csrf.status()).toBe(200);
+  const { csrfToken } = (await csrf.json()) as { csrfToken?: unknown };
+  expect(typeof csrfToken).toBe('string');
+  return request.post('/api/auth/callback/credentials', {
+    form: { csrfToken: csrfToken as string, email, password, strategy, callbackUrl },
+    maxRedirects: 0,
+  });
+}
+
+/** `Set-Cookie` headers of a response, as name → full header line. */
+export function setCookies(response: APIResponse): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const header of response.headersArray()) {
+    if (header.name.toLowerCase() !== 'set-cookie') continue;
+    for (const line of header.value.split('\n')) {
+      const name = line.split('=')[0]?.trim();
+      if (name) map.set(name, line);
+    }
+  }
+  return map;
+}
+
+/** Value of a cookie in an APIRequestContext's jar. */
+export async function requestCookie(request: APIRequestContext, name: string): Promise<string | undefined> {
+  const state = await request.storageState();
+  return state.cookies.find((cookie) => cookie.name === name)?.value;
+}
+
+export interface MeResponse {
+  user: { id: string; email: string; name: string | null };
+  strategy: Strategy;
+  expires: string;
+}
+
+/** Checks the exact shape of a signed-in /api/me answer and returns it. */
+export async function expectMe(response: APIResponse, expected: { email: string; strategy: Strategy }): Promise<MeResponse> {
+  expect(response.status()).toBe(200);
+  expect(response.headers()['content-type']).toContain('application/json');
+  const body = (await response.json()) as MeResponse;
+  expect(Object.keys(body).sort()).toEqual(['expires', 'strategy', 'user']);
+  expect(Object.keys(body.user).sort()).toEqual(['email', 'id', 'name']);
+  expect(typeof body.user.id).toBe('string');
+  expect(body.user.id.length).toBeGreaterThan(0);
+  expect(body.user.email).toBe(expected.email);
+  expect(body.strategy).toBe(expected.strategy);
+  expect(body.expires).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
+  expect(Date.parse(body.expires)).toBeGreaterThan(Date.now());
+  return body;
+}
+
+/** Checks the signed-out /api/me answer. */
+export async function expectUnauthorized(response: APIResponse): Promise<void> {
+  expect(response.status()).toBe(401);
+  expect(await response.json()).toEqual({ error: 'unauthorized' });
+  expect(response.headers()['www-authenticate']).toMatch(/^Bearer\b/);
+}
+
+/** Checks that GET /dashboard (without following redirects) sends a signed-out client to the login page. */
+export async function expectDashboardRedirect(response: APIResponse, baseURL: string): Promise<void> {
+  expect(response.status()).toBe(307);
+  const location = response.headers()['location'];
+  expect(location, 'Location header').toBeTruthy();
+  const target = new URL(location!, baseURL);
+  expect(target.origin).toBe(new URL(baseURL).origin);
+  expect(`${target.pathname}${target.search}`).toBe('/login?callbackUrl=%2Fdashboard');
+}
+
+/** Decode one base64url JSON segment of a compact JWS. */
+export function decodeSegment(segment: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+export function encodeSegment(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}

@@ -1,0 +1,179 @@
+import "server-only";
+import { cache } from "react";
+import { cookies, headers } from "next/headers";
+import NextAuth, { AuthError, CredentialsSignin, type NextAuthConfig } from "next-auth";
+import Credentials from "next-auth/providers/credentials";
+import { z } from "zod";
+import { keyRing } from "./keys";
+import { log } from "./log";
+import { PASSWORD_MAX_LENGTH, verifyAgainstDummy, verifyPassword } from "./password";
+import { clientContext, isHttps, isSameOriginRequest } from "./security";
+import { VERIFIED_TICKET_HEADER, presentCredentials, redeemTicket, resolveSession } from "./session";
+import { cookieNameFor, strategyByName, strategyNames, type RevocationResult, type VerifiedSession } from "./strategies";
+import { EmailSchema, findUserByEmail } from "./users";
+
+declare module "next-auth" {
+  interface User {
+    role?: string;
+    /** The session strategy picked on the sign-in form. */
+    strategy?: string;
+  }
+}
+
+/**
+ * Sign-in goes through Auth.js (credentials provider: input parsing, password
+ * check, CSRF on its HTTP endpoints, callback URLs). What it would normally do
+ * next — put its own encrypted JWE in its own cookie — is replaced: at the end
+ * of a successful sign-in the `jwt` callback hands the user to the chosen
+ * strategy, which sets its own cookie, and returns null so Auth.js sets none.
+ *
+ * That is also why a database session works with credentials here: Auth.js only
+ * allows credentials with its "jwt" session mode, and that mode's job is reduced
+ * to "sign-in succeeded"; sessions are ours. Everything after sign-in (auth(),
+ * sign-out) never calls into Auth.js, which keeps the per-request check cheap.
+ */
+
+const CredentialsInput = z.object({
+  email: EmailSchema,
+  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  strategy: z.enum(strategyNames),
+});
+
+async function authorize(raw: Partial<Record<string, unknown>>) {
+  const input = CredentialsInput.safeParse(raw);
+  if (!input.success) return null;
+  const { email, password, strategy } = input.data;
+  const user = await findUserByEmail(email);
+  // Unknown account and wrong password take the same path and the same time.
+  const valid = user?.passwordHash ? await verifyPassword(user.passwordHash, password) : await verifyAgainstDummy(password);
+  if (!user || !valid) {
+    log.info("signin.failed", { reason: user ? "bad_password" : "unknown_email" });
+    return null;
+  }
+  return { id: user.id, email: user.email, name: user.name, role: user.role, strategy };
+}
+
+/** Runs inside the sign-in request: replaces any session this browser had with a new one. */
+async function startBrowserSession(user: { id: string; email: string; name: string | null; role: string }, strategyName: string) {
+  const strategy = strategyByName(strategyName);
+  if (!strategy) throw new AuthError("unknown strategy");
+  const [jar, requestHeaders] = await Promise.all([cookies(), headers()]);
+  const https = isHttps(requestHeaders);
+  // A sign-in always gets a fresh credential; whatever the browser held before is revoked.
+  await endBrowserSessions();
+  const issued = await strategy.issue(user, clientContext(requestHeaders));
+  jar.set(cookieNameFor(strategy, https), issued.value, {
+    httpOnly: true,
+    sameSite: "lax",
+    path: "/",
+    secure: https,
+    expires: issued.expires,
+  });
+  log.info("signin.succeeded", { userId: user.id, strategy: strategy.name });
+}
+
+const authConfig = async (): Promise<NextAuthConfig> => ({
+  secret: (await keyRing()).authSecret,
+  trustHost: true,
+  basePath: "/api/auth",
+  session: { strategy: "jwt" },
+  pages: { signIn: "/login", error: "/login" },
+  providers: [
+    Credentials({
+      credentials: { email: { label: "Email" }, password: { label: "Password", type: "password" }, strategy: {} },
+      authorize,
+    }),
+  ],
+  callbacks: {
+    async jwt({ user, trigger }) {
+      if (trigger === "signIn" && user?.id && user.email && user.strategy) {
+        await startBrowserSession(
+          { id: user.id, email: user.email, name: user.name ?? null, role: user.role ?? "user" },
+          user.strategy,
+        );
+      }
+      // No Auth.js session cookie, ever: the strategy cookie is the session.
+      return null;
+    },
+  },
+  logger: {
+    error(error) {
+      if (error instanceof CredentialsSignin) return;
+      log.error("authjs.error", { name: error.name, message: error.message });
+    },
+    warn(code) {
+      log.warn("authjs.warning", { code });
+    },
+    debug() {},
+  },
+});
+
+const nextAuth = NextAuth(authConfig);
+
+/** The current request's session, or null. Verified once per request, however many callers ask. */
+export const auth = cache(async (): Promise<VerifiedSession | null> => {
+  const [jar, requestHeaders] = await Promise.all([cookies(), headers()]);
+  const https = isHttps(requestHeaders);
+  return redeemTicket(requestHeaders.get(VERIFIED_TICKET_HEADER), jar, https) ?? resolveSession(jar, https);
+});
+
+export type SignInResult = { ok: true } | { ok: false };
+
+/** Checks the password through Auth.js and, on success, starts a session of the chosen strategy. */
+export async function signIn(input: { email: string; password: string; strategy: string }): Promise<SignInResult> {
+  try {
+    await nextAuth.signIn("credentials", { ...input, redirect: false });
+    return { ok: true };
+  } catch (error) {
+    if (error instanceof AuthError) return { ok: false };
+    throw error;
+  }
+}
+
+/** Revokes every session credential this browser holds and deletes the cookies. */
+export async function endBrowserSessions(): Promise<RevocationResult[]> {
+  const [jar, requestHeaders] = await Promise.all([cookies(), headers()]);
+  const results: RevocationResult[] = [];
+  for (const { strategy, name, value } of presentCredentials(jar, isHttps(requestHeaders))) {
+    results.push(await strategy.revoke(value));
+    jar.delete(name);
+  }
+  return results;
+}
+
+export async function signOut(): Promise<RevocationResult[]> {
+  const session = await auth();
+  const results = await endBrowserSessions();
+  if (session) log.info("signout", { userId: session.user.id, strategy: session.strategy });
+  return results;
+}
+
+/**
+ * Auth.js's HTTP endpoints (CSRF token, credentials callback for non-browser
+ * clients, providers). The two that would talk about Auth.js's own session
+ * cookie are answered from ours instead.
+ */
+export const handlers = {
+  GET: async (request: Request): Promise<Response> => {
+    if (new URL(request.url).pathname === "/api/auth/session") {
+      const session = await auth();
+      return Response.json(session && { user: session.user, strategy: session.strategy, expires: session.expires.toISOString() }, {
+        headers: { "Cache-Control": "no-store" },
+      });
+    }
+    return nextAuth.handlers.GET(asNextRequest(request));
+  },
+  POST: async (request: Request): Promise<Response> => {
+    if (new URL(request.url).pathname === "/api/auth/signout") {
+      if (!isSameOriginRequest(request)) return Response.json({ error: "forbidden" }, { status: 403 });
+      const results = await signOut();
+      return Response.json({ signedOut: true, results }, { headers: { "Cache-Control": "no-store" } });
+    }
+    return nextAuth.handlers.POST(asNextRequest(request));
+  },
+};
+
+type NextAuthRequest = Parameters<typeof nextAuth.handlers.GET>[0];
+function asNextRequest(request: Request): NextAuthRequest {
+  return request as NextAuthRequest;
+}

@@ -1,0 +1,77 @@
+import "server-only";
+import { createHash, randomBytes } from "node:crypto";
+
+/** 256 bits from the CSPRNG, base64url: the opaque database-session token. */
+export function newOpaqueToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** What the database stores instead of a token: SHA-256, base64url. */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("base64url");
+}
+
+/** Where to go after sign-in when no safe callbackUrl was given. */
+export const DEFAULT_AFTER_SIGN_IN = "/dashboard";
+
+/**
+ * Accepts a callbackUrl only if it is a path on this origin. Rejects absolute
+ * URLs, protocol-relative `//host`, backslash tricks (`/\host`), control
+ * characters and anything that resolves to another origin.
+ */
+export function safeCallbackPath(candidate: unknown): string {
+  if (typeof candidate !== "string" || candidate.length === 0 || candidate.length > 2048) return DEFAULT_AFTER_SIGN_IN;
+  if (!candidate.startsWith("/") || candidate.startsWith("//") || candidate.includes("\\")) return DEFAULT_AFTER_SIGN_IN;
+  if (/[\u0000-\u001f\u007f]/.test(candidate)) return DEFAULT_AFTER_SIGN_IN;
+  const base = new URL("http://origin.invalid");
+  let resolved: URL;
+  try {
+    resolved = new URL(candidate, base);
+  } catch {
+    return DEFAULT_AFTER_SIGN_IN;
+  }
+  if (resolved.origin !== base.origin) return DEFAULT_AFTER_SIGN_IN;
+  return `${resolved.pathname}${resolved.search}${resolved.hash}`;
+}
+
+export interface ClientContext {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+type HeaderSource = { get(name: string): string | null };
+
+/** User agent and client address of a request, trimmed to sane lengths. */
+export function clientContext(headers: HeaderSource): ClientContext {
+  const userAgent = headers.get("user-agent")?.slice(0, 512) ?? null;
+  // `next start` sets x-forwarded-for from the socket; behind a reverse proxy the
+  // left-most entry is what that proxy saw.
+  const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  const ip = (forwarded || headers.get("x-real-ip") || null)?.slice(0, 64) ?? null;
+  return { userAgent, ip };
+}
+
+/** True when the request reached us over https (directly or via a TLS-terminating proxy). */
+export function isHttps(headers: HeaderSource): boolean {
+  return headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+}
+
+/**
+ * CSRF guard for state-changing requests: a browser always says where a
+ * request comes from (Sec-Fetch-Site, Origin); anything cross-site, and the
+ * opaque `Origin: null`, is refused. A client that sends neither header is not
+ * a browser and cannot carry a victim's cookies, so it passes.
+ */
+export function isSameOriginRequest(request: Request): boolean {
+  const site = request.headers.get("sec-fetch-site");
+  if (site !== null && site !== "same-origin" && site !== "none") return false;
+  const origin = request.headers.get("origin");
+  if (origin === null) return site === null || site === "same-origin" || site === "none";
+  if (origin === "null") return false;
+  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
+  try {
+    return host !== null && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,42 @@
+import { defineConfig } from '@playwright/test';
+
+// The server under test is started by scripts/test.mjs (fresh database, fresh
+// signing keys, production build) and its address handed over in E2E_BASE_URL.
+// To run the specs against a server started by hand:
+//   E2E_BASE_URL=http://127.0.0.1:3000 DATABASE_URL=file:/abs/path.db npx playwright test
+const baseURL = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
+
+// Debian's Chromium: Playwright's own browser download is not used.
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const jsonReport = process.env.E2E_JSON_REPORT;
+
+export default defineConfig({
+  testDir: './e2e',
+  outputDir: process.env.E2E_OUTPUT_DIR ?? 'test-results',
+  fullyParallel: true,
+  forbidOnly: true,
+  retries: 0,
+  workers: 2,
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  reporter: jsonReport ? [['list'], ['json', { outputFile: jsonReport }]] : [['list']],
+  use: {
+    baseURL,
+    browserName: 'chromium',
+    headless: true,
+    launchOptions: {
+      executablePath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+  },
+});

@@ -1,0 +1,439 @@
+#!/usr/bin/env node
+// The whole test suite (`npm test`), step by step:
+//
+//   typecheck     tsc --noEmit
+//   lint          eslint .
+//   unit          node's test runner (through tsx) on tests/**/*.test.ts
+//   chromium      make sure Debian's Chromium is installed (installs it when root)
+//   build         next build (production)
+//   e2e-sqlite    fresh SQLite file + keys file -> setup.mjs -> next start -> Playwright
+//   e2e-postgres  the same against a throwaway PostgreSQL cluster
+//
+// Options:
+//   --only=a,b     run only these steps ("e2e" = chromium, build, e2e-sqlite, e2e-postgres)
+//   --skip=a,b     leave these steps out
+//   --no-build     reuse an existing production build instead of building again
+//   -- <args>      everything after "--" is passed to `playwright test` (e.g. -g "jwt")
+//
+// Environment: CI=true makes missing PostgreSQL binaries a failure instead of a warning.
+//
+// The last line printed is `tests: N passed, M failed`: the node test runner's and
+// Playwright's counts added up. A step that fails without reporting failed tests
+// of its own (typecheck, lint, build, a server that would not start, ...) adds one
+// to M, so the line and the exit status always agree.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { findPgBin, startPgCluster } from './pg-cluster.mjs';
+import { ROOT, killGroup, startServer } from './server.mjs';
+
+const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres'];
+const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres'] };
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const BIN = (name) => path.join(ROOT, 'node_modules', '.bin', name);
+const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+const TMP_ROOT = path.join(ROOT, '.tmp');
+const isCI = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
+
+// ---------------------------------------------------------------- options ---
+
+function usage(message) {
+  if (message) console.error(`test.mjs: ${message}`);
+  console.error('usage: node scripts/test.mjs [--only=steps] [--skip=steps] [--no-build] [-- playwright args]');
+  console.error(`steps: ${STEPS.join(', ')} (group: e2e)`);
+  process.exit(2);
+}
+
+function expand(list) {
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .flatMap((name) => GROUPS[name] ?? [name]);
+  for (const name of names) if (!STEPS.includes(name)) usage(`unknown step "${name}"`);
+  return names;
+}
+
+const argv = process.argv.slice(2);
+const dashDash = argv.indexOf('--');
+const ownArgs = dashDash === -1 ? argv : argv.slice(0, dashDash);
+const playwrightArgs = dashDash === -1 ? [] : argv.slice(dashDash + 1);
+let selected = new Set(STEPS);
+let reuseBuild = false;
+for (const arg of ownArgs) {
+  if (arg.startsWith('--only=')) selected = new Set(expand(arg.slice(7)));
+  else if (arg.startsWith('--skip=')) for (const name of expand(arg.slice(7))) selected.delete(name);
+  else if (arg === '--no-build') reuseBuild = true;
+  else if (arg === '--help' || arg === '-h') usage();
+  else usage(`unknown option "${arg}"`);
+}
+
+// ----------------------------------------------------- cleanup & signals ---
+
+/** Process groups of running child commands. */
+const children = new Set();
+/** Async clean-ups (servers, clusters) still pending. */
+const cleanups = new Set();
+let interrupted = null;
+
+function addCleanup(fn) {
+  const entry = async () => {
+    cleanups.delete(entry);
+    await fn();
+  };
+  cleanups.add(entry);
+  return entry;
+}
+
+async function runCleanups() {
+  for (const pid of children) killGroup(pid, 'SIGTERM');
+  await Promise.allSettled([...cleanups].map((fn) => fn()));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (interrupted) {
+      for (const pid of children) killGroup(pid, 'SIGKILL');
+      process.exit(1);
+    }
+    interrupted = signal;
+    console.error(`\n${signal} received: stopping servers and databases...`);
+    const hardStop = setTimeout(() => process.exit(1), 30_000);
+    hardStop.unref();
+    runCleanups().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
+// Synchronous last resort for anything still running (servers and clusters
+// have their own exit hooks in server.mjs and pg-cluster.mjs).
+process.on('exit', () => {
+  for (const pid of children) killGroup(pid, 'SIGKILL');
+});
+
+// ------------------------------------------------------------- utilities ---
+
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code, text) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+const bold = (t) => paint('1', t);
+const red = (t) => paint('31', t);
+const green = (t) => paint('32', t);
+const yellow = (t) => paint('33', t);
+const stripAnsi = (text) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
+
+function header(title) {
+  const line = '='.repeat(72);
+  console.log(`\n${bold(line)}\n${bold(`== ${title}`)}\n${bold(line)}`);
+}
+
+function banner(lines, paintFn = yellow) {
+  const width = Math.max(...lines.map((l) => l.length)) + 4;
+  const edge = '!'.repeat(width);
+  console.log(paintFn([edge, ...lines.map((l) => `! ${l.padEnd(width - 4)} !`), edge].join('\n')));
+}
+
+/**
+ * Run a command in its own process group, streaming its output.
+ * @returns {Promise<{code: number | null, signal: string | null, stdout: string}>}
+ */
+function runCommand(cmd, args, { env, capture = false, cwd = ROOT } = {}) {
+  console.log(paint('2', `$ ${[cmd, ...args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`));
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
+    });
+    children.add(child.pid);
+    let stdout = '';
+    if (capture) {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        process.stdout.write(chunk);
+      });
+    }
+    const finish = (code, signal) => {
+      children.delete(child.pid);
+      // reap anything the command left behind in its group
+      killGroup(child.pid, 'SIGKILL');
+      resolve({ code, signal, stdout });
+    };
+    child.on('error', (error) => {
+      console.error(red(`could not run ${cmd}: ${error.message}`));
+      finish(127, null);
+    });
+    child.on('exit', (code, signal) => finish(code, signal));
+  });
+}
+
+const ok = (result) => result.code === 0;
+
+function findTestFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
+  const found = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) found.push(...findTestFiles(full));
+    } else if (entry.isFile() && entry.name.endsWith('.test.ts')) {
+      found.push(full);
+    }
+  }
+  return found.sort();
+}
+
+/** Totals printed at the end of node's spec or tap reporter. */
+function parseNodeTestCounts(output) {
+  const text = stripAnsi(output);
+  const last = (name) => {
+    const matches = [...text.matchAll(new RegExp(`^\\s*[ℹ#]\\s*${name}\\s+(\\d+)\\s*$`, 'gm'))];
+    return matches.length ? Number(matches[matches.length - 1][1]) : null;
+  };
+  const pass = last('pass');
+  const fail = last('fail');
+  if (pass === null || fail === null) return null;
+  return { passed: pass, failed: fail + (last('cancelled') ?? 0) };
+}
+
+/** Counts from Playwright's JSON report. */
+function readPlaywrightCounts(file) {
+  try {
+    const report = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const stats = report.stats ?? {};
+    return {
+      passed: (stats.expected ?? 0) + (stats.flaky ?? 0),
+      failed: stats.unexpected ?? 0,
+      skipped: stats.skipped ?? 0,
+      errors: Array.isArray(report.errors) ? report.errors.length : 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
+// ------------------------------------------------------------------ steps ---
+
+const results = [];
+let buildState = 'unknown'; // 'ok' | 'failed' | 'unknown'
+let chromiumState = 'unknown';
+
+async function typecheck() {
+  return { ok: ok(await runCommand(BIN('tsc'), ['--noEmit'])) };
+}
+
+async function lint() {
+  return { ok: ok(await runCommand(BIN('eslint'), ['.'])) };
+}
+
+async function unit() {
+  const files = findTestFiles(path.join(ROOT, 'tests'));
+  if (files.length === 0) {
+    console.log(red('no unit tests found (tests/**/*.test.ts)'));
+    return { ok: false, note: 'no test files' };
+  }
+  console.log(`${files.length} test file(s)`);
+  const result = await runCommand(
+    BIN('tsx'),
+    ['--conditions=react-server', '--test', '--test-reporter=spec', ...files.map((f) => path.relative(ROOT, f))],
+    { capture: true, env: { NODE_ENV: 'test', FORCE_COLOR: color ? '1' : '0' } },
+  );
+  const counts = parseNodeTestCounts(result.stdout);
+  return { ok: ok(result) && counts !== null && counts.failed === 0, tests: counts ?? undefined };
+}
+
+async function chromium() {
+  if (fs.existsSync(CHROMIUM)) {
+    chromiumState = 'ok';
+    return { ok: true, note: CHROMIUM };
+  }
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!root) {
+    console.log(red(`${CHROMIUM} is missing. Install it (as root): apt-get update && apt-get install -y chromium`));
+    chromiumState = 'failed';
+    return { ok: false, note: 'chromium missing' };
+  }
+  console.log(`${CHROMIUM} is missing: installing Debian's chromium package`);
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  let installed = ok(await runCommand('apt-get', ['install', '-y', 'chromium'], { env }));
+  if (!installed) {
+    await runCommand('apt-get', ['update'], { env });
+    installed = ok(await runCommand('apt-get', ['install', '-y', 'chromium'], { env }));
+  }
+  chromiumState = installed && fs.existsSync(CHROMIUM) ? 'ok' : 'failed';
+  return { ok: chromiumState === 'ok', note: chromiumState === 'ok' ? 'installed' : 'install failed' };
+}
+
+async function build() {
+  if (reuseBuild && fs.existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) {
+    buildState = 'ok';
+    return { ok: true, skipped: true, note: 'reusing existing build (--no-build)' };
+  }
+  const result = await runCommand(process.execPath, [NEXT_BIN, 'build'], {
+    env: { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+  });
+  buildState = ok(result) ? 'ok' : 'failed';
+  return { ok: ok(result) };
+}
+
+function e2ePreconditions() {
+  if (buildState === 'failed') return 'the production build failed';
+  if (!fs.existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) return 'no production build (.next/BUILD_ID missing)';
+  if (chromiumState === 'failed' || !fs.existsSync(CHROMIUM)) return `${CHROMIUM} is missing`;
+  return null;
+}
+
+/** setup.mjs -> next start -> playwright, for one database. */
+async function runE2E(label, makeDatabase) {
+  const problem = e2ePreconditions();
+  if (problem) {
+    console.log(red(`cannot run the e2e suite: ${problem}`));
+    return { ok: false, note: problem };
+  }
+  fs.mkdirSync(TMP_ROOT, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(TMP_ROOT, `e2e-${label}-`));
+  const serverLog = path.join(dir, 'server.log');
+  const jsonReport = path.join(dir, 'report.json');
+  let server = null;
+  let stopServer = null;
+  let keep = false;
+  try {
+    const databaseUrl = await makeDatabase(dir);
+    const env = {
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      KEYS_FILE: path.join(dir, 'keys.json'),
+      NEXT_TELEMETRY_DISABLED: '1',
+    };
+    console.log(`database: ${databaseUrl}\nkeys file: ${env.KEYS_FILE}`);
+
+    const setup = await runCommand(process.execPath, [path.join(ROOT, 'scripts', 'setup.mjs')], { env });
+    if (!ok(setup)) {
+      keep = true;
+      return { ok: false, note: 'setup.mjs failed' };
+    }
+
+    const started = Date.now();
+    server = await startServer({ env, logFile: serverLog });
+    stopServer = addCleanup(() => server.stop());
+    console.log(`server: ${server.url} (ready in ${seconds(Date.now() - started)}, log ${path.relative(ROOT, serverLog)})`);
+
+    const result = await runCommand(BIN('playwright'), ['test', ...playwrightArgs], {
+      env: {
+        ...env,
+        E2E_BASE_URL: server.url,
+        E2E_DB_LABEL: label,
+        E2E_JSON_REPORT: jsonReport,
+        E2E_OUTPUT_DIR: path.join(dir, 'test-results'),
+      },
+    });
+    const counts = readPlaywrightCounts(jsonReport);
+    const passed = ok(result) && counts !== null && counts.failed === 0 && counts.errors === 0;
+    if (!server.running) console.log(red('the server died during the run'));
+    if (!passed) {
+      keep = true;
+      console.log(yellow(`--- last lines of ${path.relative(ROOT, serverLog)} ---`));
+      console.log(server.output().split('\n').slice(-40).join('\n'));
+    }
+    const note = counts && counts.skipped ? `${counts.skipped} skipped` : undefined;
+    return { ok: passed, tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note };
+  } catch (error) {
+    keep = true;
+    console.log(red(String(error?.message ?? error)));
+    return { ok: false, note: 'could not run' };
+  } finally {
+    if (stopServer) await stopServer();
+    if (keep) console.log(yellow(`kept ${path.relative(ROOT, dir)} (server log, database, Playwright artifacts)`));
+    else fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function e2eSqlite() {
+  return runE2E('sqlite', async (dir) => `file:${path.join(dir, 'app.db')}`);
+}
+
+async function e2ePostgres() {
+  if (!findPgBin()) {
+    const lines = [
+      'PostgreSQL server binaries NOT FOUND (/usr/lib/postgresql/15/bin).',
+      'The e2e suite did NOT run against PostgreSQL.',
+      'Install them with: apt-get install -y postgresql-15',
+    ];
+    if (isCI) {
+      banner([...lines, 'CI is set: this is a failure.'], red);
+      return { ok: false, note: 'PostgreSQL binaries missing' };
+    }
+    banner(lines);
+    return { ok: true, skipped: true, note: 'PostgreSQL binaries missing (WARNING)' };
+  }
+  let cluster = null;
+  let stopCluster = null;
+  try {
+    return await runE2E('postgres', async () => {
+      const started = Date.now();
+      cluster = await startPgCluster({ database: `sot_e2e_${crypto.randomBytes(3).toString('hex')}` });
+      stopCluster = addCleanup(() => cluster.stop());
+      console.log(`PostgreSQL cluster ready in ${seconds(Date.now() - started)} (${cluster.dir})`);
+      return cluster.url;
+    });
+  } finally {
+    if (stopCluster) await stopCluster();
+  }
+}
+
+const IMPLEMENTATIONS = {
+  typecheck,
+  lint,
+  unit,
+  chromium,
+  build,
+  'e2e-sqlite': e2eSqlite,
+  'e2e-postgres': e2ePostgres,
+};
+
+// ------------------------------------------------------------------- main ---
+
+const suiteStarted = Date.now();
+console.log(`node ${process.version} on ${process.platform}/${process.arch}; steps: ${[...selected].join(', ')}`);
+
+for (const name of STEPS) {
+  if (!selected.has(name) || interrupted) continue;
+  header(name);
+  const started = Date.now();
+  let outcome;
+  try {
+    outcome = await IMPLEMENTATIONS[name]();
+  } catch (error) {
+    console.log(red(String(error?.stack ?? error)));
+    outcome = { ok: false, note: 'crashed' };
+  }
+  if (interrupted) break;
+  const ms = Date.now() - started;
+  const status = outcome.skipped ? 'skipped' : outcome.ok ? 'passed' : 'failed';
+  results.push({ name, status, ms, tests: outcome.tests, note: outcome.note });
+  const paintFn = status === 'failed' ? red : status === 'skipped' ? yellow : green;
+  console.log(paintFn(`-- ${name}: ${status} in ${seconds(ms)}${outcome.note ? ` (${outcome.note})` : ''}`));
+}
+
+await runCleanups();
+
+let passed = 0;
+let failed = 0;
+header('summary');
+for (const r of results) {
+  let counts = '';
+  if (r.tests) {
+    passed += r.tests.passed;
+    failed += r.tests.failed;
+    counts = `${r.tests.passed} passed, ${r.tests.failed} failed`;
+  }
+  if (r.status === 'failed' && !(r.tests && r.tests.failed > 0)) failed += 1;
+  const paintFn = r.status === 'failed' ? red : r.status === 'skipped' ? yellow : green;
+  console.log(
+    `${r.name.padEnd(14)} ${paintFn(r.status.padEnd(8))} ${seconds(r.ms).padStart(7)}  ${counts}${r.note ? `${counts ? '; ' : ''}${r.note}` : ''}`,
+  );
+}
+console.log(`total time ${seconds(Date.now() - suiteStarted)}`);
+const anyFailed = results.some((r) => r.status === 'failed');
+console.log(`tests: ${passed} passed, ${failed} failed`);
+process.exitCode = anyFailed || failed > 0 ? 1 : 0;

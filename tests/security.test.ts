@@ -1,0 +1,64 @@
+import "./support/test-env";
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DEFAULT_AFTER_SIGN_IN, clientContext, hashToken, isSameOriginRequest, newOpaqueToken, safeCallbackPath } from "../lib/security";
+
+test("callbackUrl: same-origin paths are kept", () => {
+  assert.equal(safeCallbackPath("/dashboard"), "/dashboard");
+  assert.equal(safeCallbackPath("/dashboard/x?tab=1#top"), "/dashboard/x?tab=1#top");
+});
+
+test("callbackUrl: anything that could leave the origin lands on the dashboard", () => {
+  for (const hostile of [
+    "https://evil.example/",
+    "//evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "javascript:alert(1)",
+    "http:evil.example",
+    "/%0d%0aSet-Cookie:x",
+    "/\tevil",
+    "",
+    undefined,
+    ["/dashboard"],
+  ]) {
+    const result = safeCallbackPath(hostile);
+    if (hostile === "/%0d%0aSet-Cookie:x") {
+      // Encoded characters stay encoded: harmless path on this origin.
+      assert.equal(result, "/%0d%0aSet-Cookie:x");
+      continue;
+    }
+    assert.equal(result, DEFAULT_AFTER_SIGN_IN, `for ${JSON.stringify(hostile)}`);
+  }
+});
+
+test("opaque tokens carry 256 bits from the CSPRNG and are never repeated", () => {
+  const tokens = new Set(Array.from({ length: 1000 }, () => newOpaqueToken()));
+  assert.equal(tokens.size, 1000);
+  for (const token of tokens) assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+});
+
+test("hashToken is SHA-256 base64url and differs from the token", () => {
+  const token = newOpaqueToken();
+  const hash = hashToken(token);
+  assert.match(hash, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(hash, token);
+  assert.equal(hashToken(token), hash);
+});
+
+test("client context is trimmed and takes the first forwarded address", () => {
+  const headers = new Headers({ "user-agent": "x".repeat(2000), "x-forwarded-for": "203.0.113.7, 10.0.0.1" });
+  const context = clientContext(headers);
+  assert.equal(context.userAgent?.length, 512);
+  assert.equal(context.ip, "203.0.113.7");
+});
+
+test("same-origin check: cross-site and Origin: null are refused, same-origin and non-browser clients pass", () => {
+  const request = (headers: Record<string, string>) => new Request("http://app.test/api/auth/signout", { method: "POST", headers: { host: "app.test", ...headers } });
+  assert.equal(isSameOriginRequest(request({ origin: "http://app.test", "sec-fetch-site": "same-origin" })), true);
+  assert.equal(isSameOriginRequest(request({})), true);
+  assert.equal(isSameOriginRequest(request({ origin: "https://evil.example" })), false);
+  assert.equal(isSameOriginRequest(request({ origin: "null" })), false);
+  assert.equal(isSameOriginRequest(request({ "sec-fetch-site": "cross-site" })), false);
+  assert.equal(isSameOriginRequest(request({ "sec-fetch-site": "same-site", origin: "http://sub.app.test" })), false);
+});

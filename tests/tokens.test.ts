@@ -1,0 +1,118 @@
+import "./support/test-env";
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SignJWT, base64url, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
+import { keyRing } from "../lib/keys";
+import { BROWSER_AUDIENCE, MAX_TOKEN_LENGTH, signBrowserJwt, verifyBrowserJwt } from "../lib/tokens";
+
+const user = { id: "user-1", email: "ada@example.com", name: "Ada", role: "user" };
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Signs arbitrary claims with the server's real key, to test claim checks in isolation. */
+async function signWithServerKey(claims: Record<string, unknown>, header: Record<string, unknown> = {}) {
+  const { signing } = await keyRing();
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "EdDSA", kid: signing.kid, typ: "JWT", ...header })
+    .sign(signing.privateKey);
+}
+
+function validClaims(overrides: Record<string, unknown> = {}) {
+  return {
+    iss: "session-or-token",
+    aud: BROWSER_AUDIENCE,
+    sub: user.id,
+    iat: now(),
+    exp: now() + 600,
+    jti: "jti-1",
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    ...overrides,
+  };
+}
+
+test("a signed token is a compact JWS (three segments), EdDSA with a kid, and verifies", async () => {
+  const { token, jti, expires } = await signBrowserJwt(user);
+  assert.equal(token.split(".").length, 3);
+  const header = decodeProtectedHeader(token);
+  assert.equal(header.alg, "EdDSA");
+  assert.equal(header.typ, "JWT");
+  assert.equal(header.kid, (await keyRing()).signing.kid);
+  const claims = decodeJwt(token);
+  assert.deepEqual(
+    [claims.iss, claims.aud, claims.sub, claims.jti, claims.email],
+    ["session-or-token", BROWSER_AUDIENCE, user.id, jti, user.email],
+  );
+  assert.equal(claims.exp, Math.floor(expires.getTime() / 1000));
+  assert.ok(typeof claims.iat === "number");
+  const verified = await verifyBrowserJwt(token);
+  assert.equal(verified?.claims.sub, user.id);
+});
+
+test("the control case: a hand-signed token with valid claims verifies", async () => {
+  assert.ok(await verifyBrowserJwt(await signWithServerKey(validClaims())));
+});
+
+test("a tampered payload is rejected", async () => {
+  const { token } = await signBrowserJwt(user);
+  const [header, , signature] = token.split(".");
+  const forged = base64url.encode(JSON.stringify({ ...decodeJwt(token), role: "admin" }));
+  assert.equal(await verifyBrowserJwt(`${header}.${forged}.${signature}`), null);
+});
+
+test("a tampered signature is rejected", async () => {
+  const { token } = await signBrowserJwt(user);
+  const flipped = token.slice(0, -2) + (token.at(-2) === "A" ? "B" : "A") + token.at(-1);
+  assert.equal(await verifyBrowserJwt(flipped), null);
+});
+
+test("an expired token is rejected", async () => {
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ iat: now() - 7200, exp: now() - 60 }))), null);
+});
+
+test("a token not valid yet (nbf in the future) is rejected", async () => {
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ nbf: now() + 3600 }))), null);
+});
+
+test("wrong audience and wrong issuer are rejected", async () => {
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ aud: "someone-else" }))), null);
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ iss: "https://evil.example" }))), null);
+});
+
+test("a token of another type (typ at+jwt) is not accepted as a browser session", async () => {
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims(), { typ: "at+jwt" })), null);
+});
+
+test("missing required claims are rejected", async () => {
+  const { jti: _jti, ...withoutJti } = validClaims();
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(withoutJti)), null);
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ email: 42 }))), null);
+});
+
+test("alg none is rejected", async () => {
+  const header = base64url.encode(JSON.stringify({ alg: "none", typ: "JWT", kid: (await keyRing()).signing.kid }));
+  const payload = base64url.encode(JSON.stringify(validClaims()));
+  assert.equal(await verifyBrowserJwt(`${header}.${payload}.`), null);
+});
+
+test("an algorithm outside the allowlist (HS256 keyed with the public key) is rejected", async () => {
+  const { signing } = await keyRing();
+  const secret = new TextEncoder().encode(String(signing.publicJwk.x));
+  const token = await new SignJWT(validClaims()).setProtectedHeader({ alg: "HS256", kid: signing.kid, typ: "JWT" }).sign(secret);
+  assert.equal(await verifyBrowserJwt(token), null);
+});
+
+test("a token signed by an unknown key is rejected", async () => {
+  const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+  const foreign = await new SignJWT(validClaims()).setProtectedHeader({ alg: "EdDSA", kid: "unknown-kid", typ: "JWT" }).sign(privateKey);
+  assert.equal(await verifyBrowserJwt(foreign), null);
+  const { signing } = await keyRing();
+  const impostor = await new SignJWT(validClaims()).setProtectedHeader({ alg: "EdDSA", kid: signing.kid, typ: "JWT" }).sign(privateKey);
+  assert.equal(await verifyBrowserJwt(impostor), null, "right kid, wrong key");
+});
+
+test("garbage and oversized input is rejected without throwing", async () => {
+  for (const garbage of ["", "abc", "a.b.c", "....", "%%%.%%%.%%%", "x".repeat(MAX_TOKEN_LENGTH + 1)]) {
+    assert.equal(await verifyBrowserJwt(garbage), null, garbage.slice(0, 20));
+  }
+});
