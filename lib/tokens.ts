@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from "jose";
 import { env } from "./env";
-import { SIGNING_ALG, keyRing } from "./keys";
+import { SIGNING_ALG, keyRing, type KeyRing } from "./keys";
 import { log } from "./log";
 
 /** Only this algorithm is ever accepted; `none`, HS*, RS* … are refused before any key is touched. */
@@ -69,6 +69,29 @@ function isBrowserClaims(payload: JWTPayload): payload is BrowserClaims {
   );
 }
 
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+// A browser sends the same JWT on every request until it expires. The
+// signature over those exact bytes cannot change, so a successful verification
+// is remembered (keyed by the full token string) and only the time-dependent
+// checks are redone. Bounded in size; failures are never cached.
+const VERIFIED_CACHE_SIZE = 5000;
+const verifiedKey = Symbol.for("session-or-token.verified-jwts");
+type GlobalWithVerified = typeof globalThis & { [verifiedKey]?: Map<string, VerifiedToken<BrowserClaims>> };
+
+function verifiedCache(): Map<string, VerifiedToken<BrowserClaims>> {
+  const holder = globalThis as GlobalWithVerified;
+  return (holder[verifiedKey] ??= new Map());
+}
+
+function stillValid(verified: VerifiedToken<BrowserClaims>, byKid: ReadonlyMap<string, unknown>, nowSeconds: number): boolean {
+  const { claims, header } = verified;
+  if (claims.exp + CLOCK_TOLERANCE_SECONDS <= nowSeconds) return false;
+  if (typeof claims.nbf === "number" && claims.nbf - CLOCK_TOLERANCE_SECONDS > nowSeconds) return false;
+  // A key taken out of the ring takes its tokens with it.
+  return header.kid !== undefined && byKid.has(header.kid);
+}
+
 /**
  * Verifies a browser JWT: signature with a known `kid`, the algorithm allowlist,
  * `typ`, `iss`, `aud`, `exp`/`nbf` (with a small clock tolerance) and the claim
@@ -77,11 +100,27 @@ function isBrowserClaims(payload: JWTPayload): payload is BrowserClaims {
 export async function verifyBrowserJwt(token: string): Promise<VerifiedToken<BrowserClaims> | null> {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
   const ring = await keyRing();
+  const cache = verifiedCache();
+  const remembered = cache.get(token);
+  if (remembered) {
+    if (stillValid(remembered, ring.byKid, Math.floor(Date.now() / 1000))) return remembered;
+    cache.delete(token);
+    return null;
+  }
+  const verified = await verifyUncached(token, ring.byKid);
+  if (verified) {
+    if (cache.size >= VERIFIED_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    cache.set(token, verified);
+  }
+  return verified;
+}
+
+async function verifyUncached(token: string, byKid: KeyRing["byKid"]): Promise<VerifiedToken<BrowserClaims> | null> {
   try {
     const { payload, protectedHeader } = await jwtVerify(
       token,
       (header) => {
-        const key = header.kid === undefined ? undefined : ring.byKid.get(header.kid);
+        const key = header.kid === undefined ? undefined : byKid.get(header.kid);
         if (!key) throw new joseErrors.JWKSNoMatchingKey();
         return key.publicKey;
       },
@@ -91,7 +130,7 @@ export async function verifyBrowserJwt(token: string): Promise<VerifiedToken<Bro
         audience: BROWSER_AUDIENCE,
         typ: "JWT",
         requiredClaims: ["sub", "iat", "exp", "jti"],
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       },
     );
     if (!isBrowserClaims(payload)) return null;

@@ -12,6 +12,7 @@
 //
 //   node scripts/db-migrate.mjs                  apply pending migrations to DATABASE_URL
 //   node scripts/db-migrate.mjs --create <name>  write a new migration for both providers
+//   node scripts/db-migrate.mjs --check          exit 1 if the schema has changes no migration holds
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -26,7 +27,13 @@ import {
   resolveDatabase,
   scrubSecrets,
 } from "../prisma/database.mjs";
-import { writePostgresqlSchema } from "./prisma-schemas.mjs";
+import {
+  POSTGRESQL_SCHEMA,
+  SOURCE_SCHEMA,
+  derivePostgresqlSchema,
+  postgresqlSchemaIsCurrent,
+  writePostgresqlSchema,
+} from "./prisma-schemas.mjs";
 
 const NO_FILTER = { externalTables: [], externalEnums: [] };
 const MIGRATION_FILE = "migration.sql";
@@ -52,10 +59,10 @@ async function loadEngineModule() {
   const glue = await import(glueUrl);
   const bytes = await readFile(new URL("schema_engine_bg.wasm", glueUrl));
 
-  // The engine arms timers (e.g. a 10 s timeout around each database call) and
-  // never clears them; left as they are, they keep Node.js running for 10 s
-  // after the work is done. Unreferenced, they still fire while anything else
-  // (a connection, a pending query) keeps the process alive.
+  // The engine arms timers (10 s ones while it talks to PostgreSQL) and never
+  // clears them; left as they are, they keep Node.js running for 10 s after
+  // the work is done. Unreferenced, they still fire while anything else (an
+  // open connection, a pending query) keeps the process alive.
   const imports = { ...glue };
   for (const name of Object.keys(glue).filter((key) => key.startsWith("__wbg_setTimeout_"))) {
     imports[name] = (...args) => {
@@ -246,10 +253,16 @@ async function applyMigrations(database) {
   }
 
   ensureSqliteDirectory(database);
+  const where = `${database.provider} ${database.displayName}`;
   const { engine, close } = await startEngine(readSchemaFile(database.provider), await createAdapterFactory(database));
   try {
-    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
-    const where = `${database.provider} ${database.displayName}`;
+    let appliedMigrationNames;
+    try {
+      ({ appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: NO_FILTER }));
+    } catch (error) {
+      // The engine's message may be just the database's SQL error; say where it happened.
+      throw new Error(`${errorMessage(error)}\n(applying ${database.migrationsPath} to ${where})`);
+    }
     if (appliedMigrationNames.length === 0) {
       console.log(`db:migrate: ${where} is up to date (${plural(total, "migration")}).`);
     } else {
@@ -285,23 +298,8 @@ async function createMigrations(requestedName) {
     .slice(0, 60);
   if (!slug) throw new UsageError("The migration name must contain letters or digits.");
 
-  if (writePostgresqlSchema()) console.log("db:migrate: updated prisma/postgresql/schema.prisma from prisma/schema.prisma.");
-
-  const sqliteNames = migrationNames("sqlite");
-  const postgresNames = migrationNames("postgresql");
-  if (sqliteNames.join("\n") !== postgresNames.join("\n")) {
-    throw new Error(
-      "The SQLite and PostgreSQL migration folders differ; each migration must exist for both providers.\n" +
-        `  only in ${providerPaths("sqlite").migrationsPath}: ${difference(sqliteNames, postgresNames).join(", ") || "-"}\n` +
-        `  only in ${providerPaths("postgresql").migrationsPath}: ${difference(postgresNames, sqliteNames).join(", ") || "-"}`,
-    );
-  }
-
-  const sqliteSchema = readSchemaFile("sqlite");
-  const postgresSchema = readSchemaFile("postgresql");
-
-  const sqliteSql = await diffSqlite(sqliteSchema);
-  const postgresSql = await diffPostgres(postgresSchema, postgresNames.at(-1));
+  if (writePostgresqlSchema()) console.log(`db:migrate: updated ${POSTGRESQL_SCHEMA} from ${SOURCE_SCHEMA}.`);
+  const { latestMigration, postgresSchema, sqliteSql, postgresSql } = await pendingChanges();
 
   if (sqliteSql === null && postgresSql === null) {
     console.log("db:migrate: the schema matches the migrations; no migration created.");
@@ -316,7 +314,7 @@ async function createMigrations(requestedName) {
     );
   }
 
-  const folderName = `${nextTimestamp(sqliteNames.at(-1))}_${slug}`;
+  const folderName = `${nextTimestamp(latestMigration)}_${slug}`;
   const emptyMigration = "-- This is an empty migration.\n";
   writeMigration("sqlite", folderName, sqliteSql ?? emptyMigration);
   writeMigration("postgresql", folderName, postgresSql ?? emptyMigration, postgresSchema.content);
@@ -326,6 +324,45 @@ async function createMigrations(requestedName) {
     console.log(`  ${providerPaths(provider).migrationsPath}/${folderName}/${MIGRATION_FILE}`);
   }
   console.log("Review the SQL, then apply it with `npm run db:migrate`.");
+}
+
+/**
+ * The SQL a new migration would hold for each provider (null: no changes),
+ * computed from prisma/schema.prisma without writing anything.
+ */
+async function pendingChanges() {
+  const sqliteNames = migrationNames("sqlite");
+  const postgresNames = migrationNames("postgresql");
+  if (sqliteNames.join("\n") !== postgresNames.join("\n")) {
+    throw new Error(
+      "The SQLite and PostgreSQL migration folders differ; each migration must exist for both providers.\n" +
+        `  only in ${providerPaths("sqlite").migrationsPath}: ${difference(sqliteNames, postgresNames).join(", ") || "-"}\n` +
+        `  only in ${providerPaths("postgresql").migrationsPath}: ${difference(postgresNames, sqliteNames).join(", ") || "-"}`,
+    );
+  }
+
+  const sqliteSchema = readSchemaFile("sqlite");
+  const postgresSchema = { path: POSTGRESQL_SCHEMA, content: derivePostgresqlSchema(sqliteSchema.content) };
+  return {
+    latestMigration: sqliteNames.at(-1),
+    postgresSchema,
+    sqliteSql: await diffSqlite(sqliteSchema),
+    postgresSql: await diffPostgres(postgresSchema, postgresNames.at(-1)),
+  };
+}
+
+/** For CI: fails when the schema has changes that no migration holds yet, or the derived schema is stale. */
+async function checkMigrations() {
+  const problems = [];
+  if (!postgresqlSchemaIsCurrent()) problems.push(`${POSTGRESQL_SCHEMA} is out of date with ${SOURCE_SCHEMA}`);
+  const { sqliteSql, postgresSql } = await pendingChanges();
+  if (sqliteSql !== null) problems.push("the SQLite migrations do not produce the current schema");
+  if (postgresSql !== null) problems.push("the PostgreSQL migrations do not produce the current schema");
+  if (problems.length === 0) {
+    console.log("db:migrate: the migrations match the schema.");
+    return;
+  }
+  throw new Error(`${problems.join("; ")}. Run \`npm run db:migrate:create -- <name>\` and commit the result.`);
 }
 
 /** SQL from the existing SQLite migrations to the schema, or null when there is none. */
@@ -434,11 +471,18 @@ function difference(a, b) {
   return a.filter((item) => !other.has(item));
 }
 
+/** The message of an error; engine errors lose their Rust span trace ("   0: schema_engine_wasm::..."). */
+function errorMessage(error) {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split(/\n\s*0: /)[0].trim();
+}
+
 function plural(count, noun) {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function parseArgs(args) {
+  if (args.length === 1 && args[0] === "--check") return { command: "check" };
   const createIndex = args.findIndex((arg) => arg === "--create" || arg.startsWith("--create="));
   if (createIndex === -1) {
     if (args.length > 0) throw new UsageError(`Unknown argument: ${args[0]}`);
@@ -460,13 +504,15 @@ async function main() {
       await createMigrations(options.name);
       return;
     }
+    if (options.command === "check") {
+      await checkMigrations();
+      return;
+    }
     loadProjectEnv();
     databaseUrl = process.env.DATABASE_URL ?? "";
     await applyMigrations(resolveDatabase());
   } catch (error) {
-    // Engine errors end with a Rust span trace ("   0: schema_engine_wasm::..."): noise for a user.
-    const message = (error instanceof Error ? error.message : String(error)).split(/\n\s*0: /)[0];
-    console.error(`db:migrate failed: ${scrubSecrets(message.trim(), databaseUrl)}`);
+    console.error(`db:migrate failed: ${scrubSecrets(errorMessage(error), databaseUrl)}`);
     if (process.env.DEBUG && error instanceof Error && error.stack) {
       console.error(scrubSecrets(error.stack, databaseUrl));
     }

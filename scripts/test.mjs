@@ -415,6 +415,10 @@ for (const name of STEPS) {
   console.log(paintFn(`-- ${name}: ${status} in ${seconds(ms)}${outcome.note ? ` (${outcome.note})` : ''}`));
 }
 
+if (interrupted) {
+  // the signal handler is stopping everything and will exit with the signal's status
+  await new Promise(() => setInterval(() => {}, 1_000));
+}
 await runCleanups();
 
 let passed = 0;
