@@ -7,7 +7,7 @@ import { z } from "zod";
 import { keyRing } from "./keys";
 import { log } from "./log";
 import { PASSWORD_MAX_LENGTH, verifyAgainstDummy, verifyPassword } from "./password";
-import { clientContext, isHttps, isSameOriginRequest } from "./security";
+import { clientContext, isHttps, isSameOriginRequest, safeCallbackPath } from "./security";
 import { VERIFIED_TICKET_HEADER, presentCredentials, redeemTicket, resolveSession } from "./session";
 import { cookieNameFor, strategyByName, strategyNames, type RevocationResult, type VerifiedSession } from "./strategies";
 import { EmailSchema, findUserByEmail } from "./users";
@@ -85,6 +85,11 @@ const authConfig = async (): Promise<NextAuthConfig> => ({
     }),
   ],
   callbacks: {
+    // Where the credentials endpoint sends the browser: a path on this origin,
+    // relative, so it resolves against whatever host the client used.
+    redirect({ url, baseUrl }) {
+      return safeCallbackPath(url.startsWith(baseUrl) ? url.slice(baseUrl.length) : url);
+    },
     async jwt({ user, trigger }) {
       if (trigger === "signIn" && user?.id && user.email && user.strategy) {
         await startBrowserSession(

@@ -4,7 +4,7 @@
  * scripts (the same ones `npm start` runs), before any app module reads env.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -22,5 +22,7 @@ function run(args: string[]): void {
 
 run(["scripts/db-migrate.mjs"]);
 run([join(root, "node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/keys.ts", "init"]);
+
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 export const testDir = dir;
