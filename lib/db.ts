@@ -1,7 +1,7 @@
 import "server-only";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { SqlDriverAdapter } from "@prisma/driver-adapter-utils";
+import Database, { type Statement } from "better-sqlite3";
 import { PrismaClient as SqliteClient } from "./generated/sqlite/client";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client";
 import { databaseKind, env } from "./env";
@@ -39,45 +39,55 @@ export function db(): Db {
 
 // ---- the hot path ----
 //
-// Prisma Client spends most of a millisecond per query on its own machinery;
-// the per-request session lookup cannot afford that. For the few statements on
-// that path we talk to the same driver adapter Prisma uses, directly: one
-// prepared SQL statement, tens of microseconds. Everything else uses db().
-
-const rawKey = Symbol.for("session-or-token.sql");
-type GlobalWithSql = typeof globalThis & { [rawKey]?: Promise<SqlDriverAdapter> };
-
-async function connectRaw(): Promise<SqlDriverAdapter> {
-  const adapter = await adapterFactory(5).connect();
-  // Readers never wait for the writer (and vice versa) with a write-ahead log.
-  if (databaseKind === "sqlite") await adapter.executeScript("PRAGMA journal_mode = WAL");
-  return adapter;
-}
-
-function rawConnection(): Promise<SqlDriverAdapter> {
-  const holder = globalThis as GlobalWithSql;
-  const pending = (holder[rawKey] ??= connectRaw());
-  pending.catch(() => {
-    if (holder[rawKey] === pending) delete holder[rawKey];
-  });
-  return pending;
-}
+// Prisma Client spends a few hundred microseconds per query on its own
+// machinery; the per-request session lookup cannot afford that. The few
+// statements on that path go to the driver directly: on SQLite a cached
+// prepared statement of better-sqlite3 (the driver Prisma's adapter wraps),
+// on PostgreSQL Prisma's pg driver adapter. Everything else uses db().
 
 export type Row = Record<string, unknown>;
+type RawRunner = (text: string, args: string[]) => Promise<Row[]>;
+
+function sqliteRunner(): RawRunner {
+  const connection = new Database(env.DATABASE_URL.replace(/^file:/, ""), { timeout: 5000 });
+  // Readers never wait for the writer (and vice versa) with a write-ahead log.
+  connection.pragma("journal_mode = WAL");
+  const statements = new Map<string, Statement<string[], Row>>();
+  return async (text, args) => {
+    let statement = statements.get(text);
+    if (!statement) {
+      statement = connection.prepare<string[], Row>(text.replace(/\$\d+/g, "?"));
+      statements.set(text, statement);
+    }
+    return statement.all(...args);
+  };
+}
+
+function postgresRunner(): RawRunner {
+  const pending = new PrismaPg({ connectionString: env.DATABASE_URL, max: 5 }).connect();
+  return async (text, args) => {
+    const adapter = await pending;
+    const result = await adapter.queryRaw({
+      sql: text,
+      args,
+      argTypes: args.map(() => ({ scalarType: "string", arity: "scalar" })),
+    });
+    return result.rows.map((row) => Object.fromEntries(result.columnNames.map((name, index) => [name, row[index]])));
+  };
+}
+
+const rawKey = Symbol.for("session-or-token.sql");
+type GlobalWithSql = typeof globalThis & { [rawKey]?: RawRunner };
 
 /**
  * Runs one parameterised SELECT written with PostgreSQL placeholders ($1, $2 …,
  * each used once and in order) on either database. Values are bound, never
  * spliced into the text.
  */
-export async function queryRows(text: string, args: string[]): Promise<Row[]> {
-  const adapter = await rawConnection();
-  const result = await adapter.queryRaw({
-    sql: databaseKind === "sqlite" ? text.replace(/\$\d+/g, "?") : text,
-    args,
-    argTypes: args.map(() => ({ scalarType: "string", arity: "scalar" })),
-  });
-  return result.rows.map((row) => Object.fromEntries(result.columnNames.map((name, index) => [name, row[index]])));
+export function queryRows(text: string, args: string[]): Promise<Row[]> {
+  const holder = globalThis as GlobalWithSql;
+  holder[rawKey] ??= databaseKind === "sqlite" ? sqliteRunner() : postgresRunner();
+  return holder[rawKey](text, args);
 }
 
 /** A DateTime column as the driver returns it (ISO text; PostgreSQL's has no zone and is UTC). */
