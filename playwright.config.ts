@@ -1,9 +1,13 @@
 import { defineConfig } from '@playwright/test';
 
 // The server under test is started by scripts/test.mjs (fresh database, fresh
-// signing keys, production build) and its address handed over in E2E_BASE_URL.
-// To run the specs against a server started by hand:
-//   E2E_BASE_URL=http://127.0.0.1:3000 DATABASE_URL=file:/abs/path.db npx playwright test
+// signing keys, production build) and its address handed over in E2E_BASE_URL;
+// next to it runs the downstream service (examples/downstream), whose address
+// comes in E2E_DOWNSTREAM_URL (e2e/downstream.spec.ts needs it).
+// To run the specs against servers started by hand (`node scripts/server.mjs
+// --port=3000 --downstream` prints both addresses):
+//   E2E_BASE_URL=http://127.0.0.1:3000 E2E_DOWNSTREAM_URL=http://127.0.0.1:<port> \
+//   DATABASE_URL=file:/abs/path.db KEYS_FILE=/abs/keys.json npx playwright test
 const baseURL = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 
 // Debian's Chromium: Playwright's own browser download is not used.

@@ -3,7 +3,7 @@ import { env } from "./lib/env";
 import { applySecurityHeaders, contentSecurityPolicy, newNonce } from "./lib/headers";
 import { unauthorizedResponse } from "./lib/http";
 import { isHttps } from "./lib/security";
-import { VERIFIED_TICKET_HEADER, issueTicket, resolveSession } from "./lib/session";
+import { VERIFIED_TICKET_HEADER, issueTicket, resolveRequestSession } from "./lib/session";
 
 /** Paths that need a signed-in user. Pages redirect to /login; APIs answer 401. */
 const protectedPaths = [/^\/dashboard(\/|$)/, /^\/api\/me$/];
@@ -27,9 +27,13 @@ export async function proxy(request: NextRequest) {
   forwarded.delete(VERIFIED_TICKET_HEADER);
 
   if (isProtected) {
-    const session = await resolveSession(request.cookies, https);
+    // Pages are for browsers (cookies); APIs also take `Authorization: Bearer`.
+    const authorization = isPage ? null : request.headers.get("authorization");
+    const session = await resolveRequestSession(request.cookies, authorization, https);
     if (!session) {
-      const denied = isPage ? redirectToLogin(request, `${pathname}${search}`) : unauthorizedResponse();
+      const denied = isPage
+        ? redirectToLogin(request, `${pathname}${search}`)
+        : unauthorizedResponse({ tokenPresented: authorization !== null });
       applySecurityHeaders(denied.headers, headerOptions);
       return denied;
     }
@@ -38,7 +42,7 @@ export async function proxy(request: NextRequest) {
 
   let csp: string | undefined;
   if (isPage) {
-    csp = contentSecurityPolicy(newNonce(), env.NODE_ENV === "development");
+    csp = contentSecurityPolicy(newNonce(), env.NODE_ENV === "development", [new URL(env.DOWNSTREAM_URL).origin]);
     forwarded.set("Content-Security-Policy", csp);
   }
   const response = NextResponse.next({ request: { headers: forwarded } });

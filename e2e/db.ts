@@ -93,3 +93,35 @@ export function countUsers(email: string): Promise<number> {
     [email],
   );
 }
+
+export interface SessionRecord {
+  strategy: string;
+  sessionToken: string | null;
+  revoked: boolean;
+}
+
+/** The Session rows of the user with this email (oldest first). */
+export async function sessionRecordsForEmail(email: string): Promise<SessionRecord[]> {
+  const url = databaseUrl();
+  const text = (placeholder: string) =>
+    `SELECT s."strategy", s."sessionToken", s."revokedAt" FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = ${placeholder} ORDER BY s."createdAt"`;
+  type Raw = { strategy: string; sessionToken: string | null; revokedAt: unknown };
+  let rows: Raw[];
+  if (url.startsWith('file:')) {
+    const db = new Database(sqlitePath(url), { readonly: true, fileMustExist: true });
+    try {
+      rows = db.prepare(text('?')).all(email) as Raw[];
+    } finally {
+      db.close();
+    }
+  } else {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      rows = (await client.query<Raw>(text('$1'), [email])).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  return rows.map((row) => ({ strategy: row.strategy, sessionToken: row.sessionToken, revoked: row.revokedAt !== null }));
+}

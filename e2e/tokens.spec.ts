@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { countRowsWithRawToken, countSessionRows, countSessionRowsForEmail } from './db';
+import { countRowsWithRawToken, countSessionRows, countSessionRowsForEmail, sessionRecordsForEmail } from './db';
 import {
   ADMIN,
   COOKIE,
@@ -135,12 +135,22 @@ test.describe('jwt strategy', () => {
     expect(Math.abs(Date.parse(me.expires) / 1000 - payload.exp!)).toBeLessThanOrEqual(1);
   });
 
-  test('a JWT sign-in stores no session row', async ({ page, context }) => {
-    const email = uniqueEmail('stateless');
-    await registerUI(page, { name: 'Stateless', email, password: STRONG_PASSWORD, strategy: 'jwt' });
+  test('a JWT sign-in stores a session record (no token) that sign-out revokes; a copied cookie is then refused', async ({
+    page,
+    context,
+    request,
+  }) => {
+    const email = uniqueEmail('hybrid');
+    await registerUI(page, { name: 'Hybrid', email, password: STRONG_PASSWORD, strategy: 'jwt' });
     await expect(page).toHaveURL(/\/dashboard$/);
-    await onlySessionCookie(context, 'jwt');
-    expect(await countSessionRowsForEmail(email)).toBe(0);
+    const cookie = await onlySessionCookie(context, 'jwt');
+    expect(await sessionRecordsForEmail(email)).toEqual([{ strategy: 'jwt', sessionToken: null, revoked: false }]);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page).toHaveURL(/\/login/);
+    expect(await sessionRecordsForEmail(email)).toEqual([{ strategy: 'jwt', sessionToken: null, revoked: true }]);
+    // The server runs in strict revocation mode (the default): the stolen copy is refused at once.
+    const replay = await request.get('/api/me', { headers: { cookie: `sot.jwt=${cookie.value}` } });
+    expect(replay.status()).toBe(401);
   });
 });
 

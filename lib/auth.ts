@@ -6,11 +6,10 @@ import Credentials from "next-auth/providers/credentials";
 import { z } from "zod";
 import { keyRing } from "./keys";
 import { log } from "./log";
-import { PASSWORD_MAX_LENGTH, verifyAgainstDummy, verifyPassword } from "./password";
 import { clientContext, isHttps, isSameOriginRequest, safeCallbackPath } from "./security";
-import { VERIFIED_TICKET_HEADER, presentCredentials, redeemTicket, resolveSession } from "./session";
+import { VERIFIED_TICKET_HEADER, presentCredentials, redeemTicket, resolveRequestSession } from "./session";
 import { cookieNameFor, strategyByName, strategyNames, type RevocationResult, type VerifiedSession } from "./strategies";
-import { EmailSchema, findUserByEmail } from "./users";
+import { CredentialsSchema, authenticateUser } from "./users";
 
 declare module "next-auth" {
   interface User {
@@ -33,24 +32,13 @@ declare module "next-auth" {
  * sign-out) never calls into Auth.js, which keeps the per-request check cheap.
  */
 
-const CredentialsInput = z.object({
-  email: EmailSchema,
-  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
-  strategy: z.enum(strategyNames),
-});
+const CredentialsInput = CredentialsSchema.extend({ strategy: z.enum(strategyNames) });
 
 async function authorize(raw: Partial<Record<string, unknown>>) {
   const input = CredentialsInput.safeParse(raw);
   if (!input.success) return null;
-  const { email, password, strategy } = input.data;
-  const user = await findUserByEmail(email);
-  // Unknown account and wrong password take the same path and the same time.
-  const valid = user?.passwordHash ? await verifyPassword(user.passwordHash, password) : await verifyAgainstDummy(password);
-  if (!user || !valid) {
-    log.info("signin.failed", { reason: user ? "bad_password" : "unknown_email" });
-    return null;
-  }
-  return { id: user.id, email: user.email, name: user.name, role: user.role, strategy };
+  const user = await authenticateUser(input.data.email, input.data.password);
+  return user && { id: user.id, email: user.email, name: user.name, role: user.role, strategy: input.data.strategy };
 }
 
 /** Runs inside the sign-in request: replaces any session this browser had with a new one. */
@@ -119,7 +107,11 @@ const nextAuth = NextAuth(authConfig);
 export const auth = cache(async (): Promise<VerifiedSession | null> => {
   const [jar, requestHeaders] = await Promise.all([cookies(), headers()]);
   const https = isHttps(requestHeaders);
-  return redeemTicket(requestHeaders.get(VERIFIED_TICKET_HEADER), jar, https) ?? resolveSession(jar, https);
+  const authorization = requestHeaders.get("authorization");
+  return (
+    redeemTicket(requestHeaders.get(VERIFIED_TICKET_HEADER), jar, authorization, https) ??
+    resolveRequestSession(jar, authorization, https)
+  );
 });
 
 export type SignInResult = { ok: true } | { ok: false };

@@ -99,3 +99,8 @@ export function parseDbDate(value: unknown): Date {
   if (Number.isNaN(date.getTime())) throw new TypeError("unparseable date column");
   return date;
 }
+
+/** A unique constraint refused the write (Prisma's P2002). */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && "code" in error && error.code === "P2002";
+}

@@ -30,6 +30,24 @@ const EnvSchema = z.object({
   SESSION_TTL_SECONDS: seconds(7 * 24 * 60 * 60),
   /** A database session's "last seen" is written at most once per this interval, not on every request. */
   SESSION_TOUCH_SECONDS: seconds(60),
+  /** Lifetime of an API access token (`typ: at+jwt`). Short: it is what a thief could replay. */
+  ACCESS_TOKEN_TTL_SECONDS: seconds(10 * 60).refine((value) => value <= 15 * 60, "must be at most 900 (15 minutes)"),
+  /** Lifetime of one refresh token; each use replaces it. */
+  REFRESH_TOKEN_TTL_SECONDS: seconds(14 * 24 * 60 * 60),
+  /** Absolute lifetime of a token family (everything descended from one sign-in). */
+  TOKEN_FAMILY_TTL_SECONDS: seconds(30 * 24 * 60 * 60),
+  /** A refresh token presented again within this many seconds of its first use gets the same successor. */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(120).default(10),
+  /**
+   * How this server's verifier treats a JWT whose session (`sid`) was revoked:
+   * strict = refused on the next request (one indexed lookup per request);
+   * stateless = trusted until `exp` (no lookup).
+   */
+  REVOCATION_MODE: z.enum(["strict", "stateless"]).default("strict"),
+  /** Public keys are cached by verifiers this long (JWKS Cache-Control); new keys sign only after it. */
+  JWKS_MAX_AGE_SECONDS: seconds(300),
+  /** The example downstream service (examples/downstream) the dashboard calls cross-origin. */
+  DOWNSTREAM_URL: z.url().default("http://localhost:4000"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

@@ -2,15 +2,43 @@ import "server-only";
 
 const noStore = { "Cache-Control": "no-store" };
 
-/** 401 for APIs: a JSON body and the auth scheme the client should use. */
-export function unauthorizedResponse(): Response {
-  return Response.json(
-    { error: "unauthorized" },
-    { status: 401, headers: { ...noStore, "WWW-Authenticate": 'Bearer realm="session-or-token"' } },
-  );
+/**
+ * 401 for APIs: a JSON body and the auth scheme the client should use; when
+ * the request did present a token, RFC 6750's `invalid_token`.
+ */
+export function unauthorizedResponse(options: { tokenPresented?: boolean } = {}): Response {
+  const challenge = options.tokenPresented ? 'Bearer realm="session-or-token", error="invalid_token"' : 'Bearer realm="session-or-token"';
+  return Response.json({ error: "unauthorized" }, { status: 401, headers: { ...noStore, "WWW-Authenticate": challenge } });
 }
 
 /** JSON that must never be cached by a browser or a shared cache. */
 export function privateJson(body: unknown, init: ResponseInit = {}): Response {
   return Response.json(body, { ...init, headers: { ...noStore, ...init.headers } });
+}
+
+/** 4xx with a generic, OAuth-style error code (RFC 6749 §5.2 names). */
+export function errorResponse(status: number, error: string, extraHeaders: Record<string, string> = {}): Response {
+  return Response.json({ error }, { status, headers: { ...noStore, ...extraHeaders } });
+}
+
+export const MAX_JSON_BODY_BYTES = 8 * 1024;
+
+export type JsonBody = { status: "empty" } | { status: "invalid" } | { status: "ok"; value: unknown };
+
+/**
+ * The request's JSON body. "invalid" when it is not JSON, too large or
+ * malformed: callers answer 400 with a generic message, never a parser error.
+ */
+export async function readJsonBody(request: Request, maxBytes = MAX_JSON_BODY_BYTES): Promise<JsonBody> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (!Number.isFinite(declared) || declared > maxBytes) return { status: "invalid" };
+  const text = await request.text().catch(() => null);
+  if (text === null || Buffer.byteLength(text) > maxBytes) return { status: "invalid" };
+  if (text.trim().length === 0) return { status: "empty" };
+  if (!request.headers.get("content-type")?.toLowerCase().startsWith("application/json")) return { status: "invalid" };
+  try {
+    return { status: "ok", value: JSON.parse(text) as unknown };
+  } catch {
+    return { status: "invalid" };
+  }
 }

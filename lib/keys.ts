@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { z } from "zod";
@@ -23,6 +23,11 @@ const StoredKey = z.object({
   kid: z.string().min(8),
   alg: z.literal(SIGNING_ALG),
   createdAt: z.iso.datetime(),
+  /**
+   * When the key starts signing. Published in the JWKS from creation, so
+   * verifiers that cache the JWKS know it before the first token it signs.
+   */
+  activatesAt: z.iso.datetime().optional(),
   /** Set when a newer key took over signing; the key still verifies until `retiredAt`. */
   retiredAt: z.iso.datetime().nullable().default(null),
   privateJwk: PrivateJwk,
@@ -48,10 +53,12 @@ export interface LoadedKey {
 
 export interface KeyRing {
   authSecret: string;
-  /** The newest key: signs everything issued now. */
-  signing: LoadedKey;
-  /** Every key that still verifies, by kid. */
+  /** The key that signs at `now`: the newest one already active. */
+  signingKey(now?: Date): LoadedKey;
+  /** Every key that still verifies (and is published), by kid. */
   byKid: ReadonlyMap<string, LoadedKey>;
+  /** When the next key retires: the ring must be rebuilt then. */
+  reloadAt: number;
 }
 
 export function keyFilePath(): string {
@@ -83,10 +90,13 @@ function isUsable(key: StoredSigningKey, now: Date): boolean {
   return key.retiredAt === null || new Date(key.retiredAt) > now;
 }
 
+function activation(key: StoredSigningKey): number {
+  return new Date(key.activatesAt ?? key.createdAt).getTime();
+}
+
 async function loadKeyRing(): Promise<KeyRing> {
   const file = readKeyFile();
-  const now = new Date();
-  const usable = file.keys.filter((key) => isUsable(key, now));
+  const usable = file.keys.filter((key) => isUsable(key, new Date()));
   const loaded = await Promise.all(
     usable.map(async (key): Promise<LoadedKey> => {
       const [privateKey, publicKey] = await Promise.all([
@@ -99,34 +109,74 @@ async function loadKeyRing(): Promise<KeyRing> {
       return { kid: key.kid, privateKey, publicKey, publicJwk: { ...key.publicJwk, kid: key.kid, alg: SIGNING_ALG, use: "sig" } };
     }),
   );
-  // The signing key is the newest one not scheduled for retirement.
-  const signingStored = usable.filter((key) => key.retiredAt === null).at(-1);
-  const signing = loaded.find((key) => key.kid === signingStored?.kid);
-  if (!signing) throw new ConfigurationError(`Signing key file ${keyFilePath()} has no active key. Run \`npm run keys:rotate\`.`);
+  const byKid = new Map(loaded.map((key) => [key.kid, key]));
+  // Newest activation first.
+  const bySigningOrder = [...usable].sort((a, b) => activation(b) - activation(a));
+  if (!bySigningOrder.some((key) => activation(key) <= Date.now())) {
+    throw new ConfigurationError(`Signing key file ${keyFilePath()} has no active key. Run \`npm run keys:rotate -- --now\`.`);
+  }
+  const retirements = usable.flatMap((key) => (key.retiredAt ? [new Date(key.retiredAt).getTime()] : []));
   return {
     authSecret: env.AUTH_SECRET ?? file.authSecret,
-    signing,
-    byKid: new Map(loaded.map((key) => [key.kid, key])),
+    byKid,
+    reloadAt: Math.min(Infinity, ...retirements),
+    signingKey(now = new Date()) {
+      const stored = bySigningOrder.find((key) => activation(key) <= now.getTime() && isUsable(key, now)) ?? bySigningOrder.at(-1);
+      const key = stored && byKid.get(stored.kid);
+      if (!key) throw new ConfigurationError("no signing key");
+      return key;
+    },
   };
 }
 
+// The ring is loaded once per process (shared by the proxy and the app
+// bundles) and reloaded when the file changes, checked at most every few
+// seconds: `npm run keys:rotate` reaches running servers without a restart.
+const RELOAD_CHECK_MS = 5000;
+interface LoadedRing {
+  ring: Promise<KeyRing>;
+  fileVersion: number;
+  checkedAt: number;
+  reloadAt: number;
+}
 const globalKey = Symbol.for("session-or-token.keyring");
-type GlobalWithKeys = typeof globalThis & { [globalKey]?: Promise<KeyRing> };
+type GlobalWithKeys = typeof globalThis & { [globalKey]?: LoadedRing };
 
-/** The key ring, loaded once per process (shared by the proxy and the app bundles). */
-export function keyRing(): Promise<KeyRing> {
-  const holder = globalThis as GlobalWithKeys;
-  const pending = (holder[globalKey] ??= loadKeyRing());
-  // A failed load is not cached, so a fixed file is picked up on the next call.
-  pending.catch(() => {
-    if (holder[globalKey] === pending) delete holder[globalKey];
-  });
-  return pending;
+function fileVersion(): number {
+  try {
+    return statSync(/*turbopackIgnore: true*/ keyFilePath()).mtimeMs;
+  } catch {
+    return -1;
+  }
 }
 
-/** The Auth.js secret, read synchronously for its configuration. */
-export function authSecret(): string {
-  return env.AUTH_SECRET ?? readKeyFile().authSecret;
+export function keyRing(): Promise<KeyRing> {
+  const holder = globalThis as GlobalWithKeys;
+  const now = Date.now();
+  const current = holder[globalKey];
+  const due = current !== undefined && now >= current.reloadAt;
+  if (current && !due && now - current.checkedAt < RELOAD_CHECK_MS) return current.ring;
+  const version = fileVersion();
+  if (current && !due && current.fileVersion === version) {
+    current.checkedAt = now;
+    return current.ring;
+  }
+  const ring = loadKeyRing();
+  const entry: LoadedRing = { ring, fileVersion: version, checkedAt: now, reloadAt: Infinity };
+  holder[globalKey] = entry;
+  ring.then((loaded) => {
+    entry.reloadAt = loaded.reloadAt;
+  }, () => {});
+  // A failed load is not kept: a fixed file is picked up on the next call.
+  ring.catch(() => {
+    if (holder[globalKey] === entry) delete holder[globalKey];
+  });
+  return ring;
+}
+
+/** Forgets the loaded ring, as a restart would. */
+export function forgetKeyRing(): void {
+  delete (globalThis as GlobalWithKeys)[globalKey];
 }
 
 export async function publicJwks(): Promise<{ keys: LoadedKey["publicJwk"][] }> {
@@ -136,12 +186,12 @@ export async function publicJwks(): Promise<{ keys: LoadedKey["publicJwk"][] }> 
 
 // ---- writing the file (scripts only) ----
 
-export async function newSigningKey(now = new Date()): Promise<StoredSigningKey> {
+export async function newSigningKey(now = new Date(), activatesAt = now): Promise<StoredSigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { crv: "Ed25519", extractable: true });
   const publicJwk = PublicJwk.parse(await exportJWK(publicKey));
   const privateJwk = PrivateJwk.parse(await exportJWK(privateKey));
   const kid = await calculateJwkThumbprint(publicJwk);
-  return { kid, alg: SIGNING_ALG, createdAt: now.toISOString(), retiredAt: null, privateJwk, publicJwk };
+  return { kid, alg: SIGNING_ALG, createdAt: now.toISOString(), activatesAt: activatesAt.toISOString(), retiredAt: null, privateJwk, publicJwk };
 }
 
 export function writeKeyFile(content: KeyFileContent, path = keyFilePath()): void {
@@ -151,6 +201,20 @@ export function writeKeyFile(content: KeyFileContent, path = keyFilePath()): voi
   // Private keys: owner-only, and replaced atomically so a reader never sees half a file.
   writeFileSync(/*turbopackIgnore: true*/ temporary, JSON.stringify(content, null, 2) + "\n", { mode: 0o600 });
   renameSync(/*turbopackIgnore: true*/ temporary, path);
+}
+
+/**
+ * Adds a signing key. It is published at once and signs from `activatesAt`
+ * (default: after verifiers' JWKS caches have expired). Keys signing until then
+ * are retired once the last token they may sign has expired.
+ */
+export async function rotateKeys(file: KeyFileContent, options: { now?: Date; immediately?: boolean; longestTokenSeconds: number }): Promise<{ file: KeyFileContent; added: StoredSigningKey }> {
+  const now = options.now ?? new Date();
+  const activatesAt = new Date(now.getTime() + (options.immediately ? 0 : env.JWKS_MAX_AGE_SECONDS * 1000));
+  const retireAt = new Date(activatesAt.getTime() + (options.longestTokenSeconds + 60) * 1000).toISOString();
+  const added = await newSigningKey(now, activatesAt);
+  const keys = file.keys.map((key) => (key.retiredAt === null ? { ...key, retiredAt: retireAt } : key));
+  return { file: { ...file, keys: [...keys, added] }, added };
 }
 
 export async function createKeyFileContent(): Promise<KeyFileContent> {

@@ -17,7 +17,8 @@ export interface SessionUser {
 
 export interface StoredSession {
   id: string;
-  tokenHash: string;
+  /** SHA-256 of the cookie token (database strategy); null for token sessions. */
+  tokenHash: string | null;
   strategy: string;
   userId: string;
   createdAt: Date;
@@ -25,10 +26,29 @@ export interface StoredSession {
   lastSeenAt: Date;
   userAgent: string | null;
   ip: string | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
   user: SessionUser;
 }
 
 const userFields = { id: true, email: true, name: true, role: true } as const;
+
+async function insertSession(data: {
+  sessionToken?: string;
+  userId: string;
+  strategy: string;
+  expires: Date;
+  context: ClientContext;
+  now: Date;
+}): Promise<StoredSession> {
+  const { context, now, ...fields } = data;
+  const row = await db().session.create({
+    data: { ...fields, createdAt: now, lastSeenAt: now, userAgent: context.userAgent, ip: context.ip },
+    include: { user: { select: userFields } },
+  });
+  const { sessionToken, ...stored } = row;
+  return { ...stored, tokenHash: sessionToken };
+}
 
 export async function createSession(
   userId: string,
@@ -36,40 +56,30 @@ export async function createSession(
   now = new Date(),
 ): Promise<{ token: string; session: StoredSession }> {
   const token = newOpaqueToken();
-  const tokenHash = hashToken(token);
-  const row = await db().session.create({
-    data: {
-      sessionToken: tokenHash,
-      userId,
-      strategy: "database",
-      createdAt: now,
-      lastSeenAt: now,
-      expires: new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000),
-      userAgent: context.userAgent,
-      ip: context.ip,
-    },
-    include: { user: { select: userFields } },
-  });
-  const { sessionToken: _hash, ...stored } = row;
-  return { token, session: { ...stored, tokenHash } };
+  const expires = new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000);
+  const session = await insertSession({ sessionToken: hashToken(token), userId, strategy: "database", expires, context, now });
+  return { token, session };
 }
 
+const selectSession = `SELECT s."id", s."sessionToken", s."strategy", s."userId", s."createdAt", s."expires", s."lastSeenAt",
+         s."userAgent", s."ip", s."revokedAt", s."revokedReason", u."email", u."name", u."role"
+    FROM "Session" s JOIN "User" u ON u."id" = s."userId"`;
+
 /**
- * Looks the token up. Unknown or expired → null (an expired row is deleted on
- * the way). "Last seen" is written at most once per SESSION_TOUCH_SECONDS, so a
- * busy session costs one read per request, not a read and a write.
+ * Looks the token up. Unknown, revoked or expired → null (an expired row is
+ * deleted on the way). "Last seen" is written at most once per
+ * SESSION_TOUCH_SECONDS, so a busy session costs one read per request, not a
+ * read and a write.
  */
 export async function findSession(token: string, now = new Date()): Promise<StoredSession | null> {
   const tokenHash = hashToken(token);
   const [row] = await queryRows(
-    `SELECT s."id", s."strategy", s."userId", s."createdAt", s."expires", s."lastSeenAt", s."userAgent", s."ip",
-            u."email", u."name", u."role"
-       FROM "Session" s JOIN "User" u ON u."id" = s."userId"
-      WHERE s."sessionToken" = $1`,
+    `${selectSession} WHERE s."sessionToken" = $1`,
     [tokenHash],
   );
   if (!row) return null;
-  const session = toStoredSession(row, tokenHash);
+  const session = toStoredSession(row);
+  if (session.revokedAt) return null;
   if (session.expires <= now) {
     await db().session.deleteMany({ where: { id: session.id } });
     return null;
@@ -82,6 +92,43 @@ export async function findSession(token: string, now = new Date()): Promise<Stor
   return session;
 }
 
+/**
+ * A session whose credentials are tokens (strategy "jwt" for the browser,
+ * "api" for a token family): the row is the server-side record their `sid`
+ * claim points to, so they can be revoked before they expire.
+ */
+export async function createTokenSession(
+  userId: string,
+  strategy: "jwt" | "api",
+  context: ClientContext,
+  expires: Date,
+  now = new Date(),
+): Promise<StoredSession> {
+  return insertSession({ userId, strategy, expires, context, now });
+}
+
+/** The session with this id, revoked or not; null if unknown. */
+export async function findSessionById(id: string): Promise<StoredSession | null> {
+  const [row] = await queryRows(`${selectSession} WHERE s."id" = $1`, [id]);
+  return row ? toStoredSession(row) : null;
+}
+
+/**
+ * The per-request revocation check for token sessions: one indexed lookup by
+ * primary key. Active = exists, not revoked, not expired.
+ */
+export async function isSessionActive(id: string, now = new Date()): Promise<boolean> {
+  const [row] = await queryRows(`SELECT "revokedAt", "expires" FROM "Session" WHERE "id" = $1`, [id]);
+  return row !== undefined && (row.revokedAt === null || row.revokedAt === undefined) && parseDbDate(row.expires) > now;
+}
+
+/** Marks a session revoked (idempotent); true if this call revoked it. */
+export async function revokeSession(id: string, reason: string, now = new Date()): Promise<boolean> {
+  const { count } = await db().session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now, revokedReason: reason } });
+  if (count > 0) log.info("session.revoked", { sessionId: id, reason });
+  return count > 0;
+}
+
 /** Deletes the session for this token; true if a row was removed. */
 export async function deleteSession(token: string): Promise<boolean> {
   const { count } = await db().session.deleteMany({ where: { sessionToken: hashToken(token) } });
@@ -89,7 +136,7 @@ export async function deleteSession(token: string): Promise<boolean> {
   return count > 0;
 }
 
-/** Removes expired rows; returns how many. */
+/** Removes expired rows (revoked or not: past `expires` nothing accepts them anyway); returns how many. */
 export async function purgeExpiredSessions(now = new Date()): Promise<number> {
   const { count } = await db().session.deleteMany({ where: { expires: { lte: now } } });
   return count;
@@ -104,11 +151,15 @@ function textOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : text(value);
 }
 
-function toStoredSession(row: Row, tokenHash: string): StoredSession {
+function dateOrNull(value: unknown): Date | null {
+  return value === null || value === undefined ? null : parseDbDate(value);
+}
+
+function toStoredSession(row: Row): StoredSession {
   const userId = text(row.userId);
   return {
     id: text(row.id),
-    tokenHash,
+    tokenHash: textOrNull(row.sessionToken),
     strategy: text(row.strategy),
     userId,
     createdAt: parseDbDate(row.createdAt),
@@ -116,6 +167,8 @@ function toStoredSession(row: Row, tokenHash: string): StoredSession {
     lastSeenAt: parseDbDate(row.lastSeenAt),
     userAgent: textOrNull(row.userAgent),
     ip: textOrNull(row.ip),
+    revokedAt: dateOrNull(row.revokedAt),
+    revokedReason: textOrNull(row.revokedReason),
     user: { id: userId, email: text(row.email), name: textOrNull(row.name), role: text(row.role) },
   };
 }

@@ -1,5 +1,7 @@
 import "server-only";
+import { acceptsSession } from "./revocation";
 import { cookieNameFor, strategies, type SessionStrategy, type VerifiedSession } from "./strategies";
+import { MAX_TOKEN_LENGTH, verifyAccessToken } from "./tokens";
 
 /** Anything that can hand out cookies by name: next/headers' jar or NextRequest.cookies. */
 export interface CookieSource {
@@ -18,9 +20,37 @@ export async function resolveSession(cookies: CookieSource, https: boolean): Pro
     const value = cookies.get(cookieNameFor(strategy, https))?.value;
     if (!value || value.length > MAX_COOKIE_LENGTH) continue;
     const session = await (strategy as SessionStrategy).verify(value);
-    if (session) return session;
+    if (session) return { ...session, via: "cookie" };
   }
   return null;
+}
+
+/** `Authorization: Bearer <compact JWS>`; anything else in the header is not a bearer token. */
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i;
+
+export function bearerToken(authorization: string | null): string | null {
+  if (authorization === null || authorization.length > MAX_TOKEN_LENGTH + 16) return null;
+  return BEARER.exec(authorization)?.[1] ?? null;
+}
+
+/** The session behind an API access token, or null (bad header, bad token, revoked in strict mode). */
+export async function resolveBearer(authorization: string): Promise<VerifiedSession | null> {
+  const token = bearerToken(authorization);
+  if (!token) return null;
+  const verified = await verifyAccessToken(token);
+  if (!verified || !(await acceptsSession(verified.claims.sid))) return null;
+  const { claims } = verified;
+  const user = { id: claims.sub, email: claims.email, name: claims.name, role: "user" };
+  return { strategy: "jwt", user, expires: new Date(claims.exp * 1000), credential: token, sessionId: claims.sid, via: "bearer" };
+}
+
+/**
+ * The session of an API request: an Authorization header, when present, is
+ * the only credential considered (a bad one is not rescued by a cookie);
+ * otherwise the cookies.
+ */
+export function resolveRequestSession(cookies: CookieSource, authorization: string | null, https: boolean): Promise<VerifiedSession | null> {
+  return authorization === null ? resolveSession(cookies, https) : resolveBearer(authorization);
 }
 
 /** Every strategy cookie present on a request, with the strategy that owns it. */
@@ -71,8 +101,14 @@ export function issueTicket(session: VerifiedSession, now = Date.now()): string 
   return id;
 }
 
-/** The session the proxy verified for this request, if the ticket is genuine and matches the cookie. */
-export function redeemTicket(id: string | null, cookies: CookieSource, https: boolean, now = Date.now()): VerifiedSession | null {
+/** The session the proxy verified for this request, if the ticket is genuine and matches the credential. */
+export function redeemTicket(
+  id: string | null,
+  cookies: CookieSource,
+  authorization: string | null,
+  https: boolean,
+  now = Date.now(),
+): VerifiedSession | null {
   if (!id) return null;
   const store = tickets();
   const ticket = store.get(id);
@@ -80,6 +116,7 @@ export function redeemTicket(id: string | null, cookies: CookieSource, https: bo
   store.delete(id);
   const { session } = ticket;
   if (ticket.expiresAt <= now || session.expires.getTime() <= now) return null;
+  if (session.via === "bearer") return bearerToken(authorization) === session.credential ? session : null;
   const strategy = strategies.find((candidate) => candidate.name === session.strategy);
   if (!strategy || cookies.get(cookieNameFor(strategy, https))?.value !== session.credential) return null;
   return session;

@@ -1,7 +1,8 @@
 import "server-only";
 import { z } from "zod";
-import { db } from "./db";
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, hashPassword } from "./password";
+import { db, isUniqueViolation } from "./db";
+import { log } from "./log";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, hashPassword, verifyAgainstDummy, verifyPassword } from "./password";
 
 export const EmailSchema = z
   .string()
@@ -54,6 +55,27 @@ export async function findUserByEmail(email: string): Promise<UserRecord | null>
   });
 }
 
+/** Email and password as a sign-in form or the token endpoint receives them. */
+export const CredentialsSchema = z.object({
+  email: EmailSchema,
+  password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+});
+
+/**
+ * The user these credentials prove, or null. An unknown email and a wrong
+ * password take the same path and the same time (a dummy hash is checked), so
+ * neither the answer nor its timing tells which accounts exist.
+ */
+export async function authenticateUser(email: string, password: string): Promise<UserRecord | null> {
+  const user = await findUserByEmail(email);
+  const valid = user?.passwordHash ? await verifyPassword(user.passwordHash, password) : await verifyAgainstDummy(password);
+  if (!user || !valid) {
+    log.info("signin.failed", { reason: user ? "bad_password" : "unknown_email" });
+    return null;
+  }
+  return user;
+}
+
 export class DuplicateEmailError extends Error {
   constructor() {
     super("email already registered");
@@ -72,8 +94,4 @@ export async function createUser(input: Registration): Promise<UserRecord> {
     if (isUniqueViolation(error)) throw new DuplicateEmailError();
     throw error;
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && "code" in error && error.code === "P2002";
 }

@@ -1,11 +1,13 @@
 /**
  * Signing-key file maintenance.
  *   keys.ts init    create KEYS_FILE with a fresh Ed25519 key, unless it exists (idempotent)
- *   keys.ts rotate  add a new signing key; older keys keep verifying until their tokens have expired
+ *   keys.ts rotate [--now]  add a signing key: published at once, signing after the JWKS cache
+ *                           lifetime (or at once with --now); older keys keep verifying until
+ *                           the last token they signed has expired, then retire
  */
 import { existsSync } from "node:fs";
 import { env } from "../lib/env";
-import { createKeyFileContent, keyFilePath, newSigningKey, readKeyFile, writeKeyFile } from "../lib/keys";
+import { createKeyFileContent, keyFilePath, readKeyFile, rotateKeys, writeKeyFile } from "../lib/keys";
 
 async function init(): Promise<void> {
   const path = keyFilePath();
@@ -21,14 +23,13 @@ async function init(): Promise<void> {
 
 async function rotate(): Promise<void> {
   const path = keyFilePath();
-  const file = readKeyFile(path);
-  const now = new Date();
-  // Tokens signed by the old key live at most JWT_TTL_SECONDS; keep it that long (plus a minute of clock skew).
-  const retireAt = new Date(now.getTime() + (env.JWT_TTL_SECONDS + 60) * 1000).toISOString();
-  const keys = file.keys.map((key) => (key.retiredAt === null ? { ...key, retiredAt: retireAt } : key));
-  const fresh = await newSigningKey(now);
-  writeKeyFile({ ...file, keys: [...keys, fresh] }, path);
-  console.log(`keys: new signing key ${fresh.kid}; previous keys verify until ${retireAt}`);
+  const immediately = process.argv.includes("--now");
+  const longestTokenSeconds = Math.max(env.JWT_TTL_SECONDS, env.ACCESS_TOKEN_TTL_SECONDS);
+  const { file, added } = await rotateKeys(readKeyFile(path), { immediately, longestTokenSeconds });
+  writeKeyFile(file, path);
+  const previous = file.keys.filter((key) => key.kid !== added.kid && key.retiredAt !== null).at(-1);
+  console.log(`keys: added ${added.kid}; published now, signs from ${added.activatesAt}`);
+  if (previous) console.log(`keys: previous key ${previous.kid} keeps verifying until ${previous.retiredAt}`);
 }
 
 const command = process.argv[2];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Start a production `next start` server on a free loopback port, wait until it
-// answers HTTP, and stop it again (the whole process group).
+// answers HTTP, and stop it again (the whole process group). Also starts the
+// example downstream service (examples/downstream/server.mjs) the same way.
 //
 // Library use:
 //   import { startServer } from './server.mjs';
@@ -8,8 +9,12 @@
 //   ... server.url ...
 //   await server.stop();
 //
-// Command line (serves the existing build until Ctrl-C):
-//   node scripts/server.mjs [--port=3000]
+//   // the app and the downstream service, each knowing the other's origin:
+//   const { app, downstream } = await startAppWithDownstream({ env: { DATABASE_URL, KEYS_FILE } });
+//
+// Command line (serves the existing build until Ctrl-C; with --downstream also
+// the downstream service, wired to the app):
+//   node scripts/server.mjs [--port=3000] [--downstream]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -18,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+export const DOWNSTREAM_SCRIPT = path.join(ROOT, 'examples', 'downstream', 'server.mjs');
 
 /** Servers started by this process that have not been stopped yet. */
 const running = new Set();
@@ -135,12 +141,152 @@ async function startOnce(options) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 
+  const server = track(child, { logFile: options.logFile, echo: options.echo, url });
+  server.port = port;
+  server.host = host;
+
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!server.running) {
+      await server.stop();
+      throw new Error(`next start exited before it answered (${describeExit(server.exitInfo)}):\n${server.output()}`);
+    }
+    try {
+      await fetch(url + readyPath, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
+      return server; // any HTTP answer means the server is up
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`next start did not answer on ${url} within ${timeoutMs} ms:\n${server.output()}`);
+    }
+    await Promise.race([delay(250), server.exited]);
+  }
+}
+
+/**
+ * Start the downstream service (examples/downstream/server.mjs) on a free
+ * loopback port and resolve once /health answers. The service prints the
+ * address it listens on; it is started with port 0, so there is no race for it.
+ *
+ * @param {object} options
+ * @param {string} options.appOrigin the app's origin exactly as the browser sees it (the only CORS origin)
+ * @param {string} [options.jwksUrl] default `${appOrigin}/.well-known/jwks.json`
+ * @param {Record<string, string | undefined>} [options.env] extra environment (merged over process.env)
+ * @param {string} [options.host] interface to bind (default 127.0.0.1)
+ * @param {number} [options.timeoutMs] how long to wait for readiness (default 15 s)
+ * @param {string} [options.logFile] append the service's output to this file
+ * @param {boolean} [options.echo] also copy the service's output to this process's stderr
+ */
+export async function startDownstream(options) {
+  const host = options.host ?? '127.0.0.1';
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const env = {
+    ...process.env,
+    ...options.env,
+    DOWNSTREAM_HOST: host,
+    DOWNSTREAM_PORT: '0',
+    APP_ORIGIN: options.appOrigin,
+    JWKS_URL: options.jwksUrl ?? `${options.appOrigin}/.well-known/jwks.json`,
+  };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+
+  const child = spawn(process.execPath, [DOWNSTREAM_SCRIPT], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const service = track(child, { logFile: options.logFile, echo: options.echo, url: '' });
+
+  let announced = '';
+  const listening = new Promise((resolve) => {
+    const onData = (chunk) => {
+      announced += chunk.toString('utf8');
+      const match = /listening on (http:\/\/\S+)/.exec(announced);
+      if (match) {
+        child.stdout.off('data', onData);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+  });
+
+  const deadline = delay(timeoutMs).then(() => 'timeout');
+  const first = await Promise.race([listening, service.exited.then(() => 'exited'), deadline]);
+  if (first === 'exited' || first === 'timeout') {
+    await service.stop();
+    const how = first === 'timeout' ? `did not start within ${timeoutMs} ms` : `exited (${describeExit(service.exitInfo)})`;
+    throw new Error(`the downstream service ${how}:\n${service.output()}`);
+  }
+  service.url = first;
+  for (;;) {
+    try {
+      const response = await fetch(`${service.url}/health`, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return service;
+    } catch {
+      /* not answering yet */
+    }
+    if (!service.running || (await Promise.race([delay(100), deadline])) === 'timeout') {
+      await service.stop();
+      throw new Error(`the downstream service did not answer on ${service.url}/health:\n${service.output()}`);
+    }
+  }
+}
+
+/**
+ * Start the app and the downstream service so that each knows the other: the
+ * service allows the app's origin and reads its JWKS; the app gets the
+ * service's address in DOWNSTREAM_URL (its CSP and the dashboard use it). The
+ * app's port is chosen first, as the service must know it before the app
+ * starts; a lost race for that port starts both again.
+ *
+ * @param {Parameters<typeof startServer>[0] & { downstreamLogFile?: string }} [options]
+ */
+export async function startAppWithDownstream(options = {}) {
+  const host = options.host ?? '127.0.0.1';
+  const attempts = options.port ? 1 : 3;
+  let lastError;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const port = options.port ?? (await freePort(host));
+    const appOrigin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const downstream = await startDownstream({
+      appOrigin,
+      host,
+      env: options.env,
+      logFile: options.downstreamLogFile,
+      echo: options.echo,
+    });
+    try {
+      const app = await startServer({ ...options, host, port, env: { ...options.env, DOWNSTREAM_URL: downstream.url } });
+      return { app, downstream };
+    } catch (error) {
+      lastError = error;
+      await downstream.stop();
+      if (!/EADDRINUSE/.test(String(error?.message))) break;
+    }
+  }
+  throw lastError;
+}
+
+function describeExit(info) {
+  if (!info) return 'still running';
+  if (info.error) return info.error.message;
+  return `exit code ${info.code ?? '-'}, signal ${info.signal ?? '-'}`;
+}
+
+/**
+ * Output capture, exit tracking and stop() for a child started in its own
+ * process group. Registers it for the exit hook above.
+ */
+function track(child, { logFile, echo, url }) {
   const tail = new Tail();
-  const log = options.logFile ? fs.createWriteStream(options.logFile, { flags: 'a' }) : null;
+  const log = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : null;
   const onData = (chunk) => {
     tail.push(chunk);
     log?.write(chunk);
-    if (options.echo) process.stderr.write(chunk);
+    if (echo) process.stderr.write(chunk);
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
@@ -157,20 +303,20 @@ async function startOnce(options) {
     });
   });
 
-  const server = {
+  const handle = {
     url,
-    port,
-    host,
     pid: child.pid,
     child,
-    /** The server's recent output (for error reports). */
+    exited,
+    get exitInfo() {
+      return exitInfo;
+    },
     output: () => tail.toString(),
-    /** True while the server process is alive. */
     get running() {
       return exitInfo === null;
     },
     stop: async () => {
-      running.delete(server);
+      running.delete(handle);
       if (exitInfo === null) {
         killGroup(child.pid, 'SIGTERM');
         const timer = delay(5_000).then(() => 'timeout');
@@ -184,29 +330,8 @@ async function startOnce(options) {
       await new Promise((resolve) => (log ? log.end(resolve) : resolve()));
     },
   };
-  running.add(server);
-
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exitInfo !== null) {
-      await server.stop();
-      const how = exitInfo.error
-        ? exitInfo.error.message
-        : `exit code ${exitInfo.code ?? '-'}, signal ${exitInfo.signal ?? '-'}`;
-      throw new Error(`next start exited before it answered (${how}):\n${tail.toString()}`);
-    }
-    try {
-      await fetch(url + readyPath, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
-      return server; // any HTTP answer means the server is up
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`next start did not answer on ${url} within ${timeoutMs} ms:\n${tail.toString()}`);
-    }
-    await Promise.race([delay(250), exited]);
-  }
+  running.add(handle);
+  return handle;
 }
 
 /** Stop every server this process started. */
@@ -218,16 +343,24 @@ export async function stopAllServers() {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const portArg = process.argv.find((arg) => arg.startsWith('--port='));
   const port = portArg ? Number(portArg.slice('--port='.length)) : undefined;
+  const withDownstream = process.argv.includes('--downstream');
   try {
-    const server = await startServer({ port, echo: true });
-    console.log(`server ready at ${server.url} (Ctrl-C to stop)`);
+    const started = withDownstream
+      ? await startAppWithDownstream({ port, echo: true })
+      : { app: await startServer({ port, echo: true }), downstream: null };
+    const servers = [started.app, started.downstream].filter(Boolean);
+    console.log(`server ready at ${started.app.url} (Ctrl-C to stop)`);
+    if (started.downstream) console.log(`downstream service at ${started.downstream.url}`);
+    let stopping = false;
     const shutdown = async () => {
-      await server.stop();
+      stopping = true;
+      await Promise.all(servers.map((server) => server.stop()));
       process.exit(0);
     };
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);
-    server.child.once('exit', () => process.exit(1));
+    // One of them dying on its own ends the whole thing (the exit hook stops the other).
+    for (const server of servers) server.child.once('exit', () => stopping || process.exit(1));
   } catch (error) {
     console.error(String(error?.message ?? error));
     process.exit(1);

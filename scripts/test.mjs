@@ -6,7 +6,8 @@
 //   unit          node's test runner (through tsx) on tests/**/*.test.ts
 //   chromium      make sure Debian's Chromium is installed (installs it when root)
 //   build         next build (production)
-//   e2e-sqlite    fresh SQLite file + keys file -> setup.mjs -> next start -> Playwright
+//   e2e-sqlite    fresh SQLite file + keys file -> setup.mjs -> next start and the
+//                 downstream service (examples/downstream) -> Playwright
 //   e2e-postgres  the same against a throwaway PostgreSQL cluster
 //
 // Options:
@@ -26,7 +27,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { findPgBin, startPgCluster } from './pg-cluster.mjs';
-import { ROOT, killGroup, startServer } from './server.mjs';
+import { ROOT, killGroup, startAppWithDownstream } from './server.mjs';
 
 const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres'];
 const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres'] };
@@ -283,7 +284,7 @@ function e2ePreconditions() {
   return null;
 }
 
-/** setup.mjs -> next start -> playwright, for one database. */
+/** setup.mjs -> next start + downstream service -> playwright, for one database. */
 async function runE2E(label, makeDatabase) {
   const problem = e2ePreconditions();
   if (problem) {
@@ -293,9 +294,12 @@ async function runE2E(label, makeDatabase) {
   fs.mkdirSync(TMP_ROOT, { recursive: true });
   const dir = fs.mkdtempSync(path.join(TMP_ROOT, `e2e-${label}-`));
   const serverLog = path.join(dir, 'server.log');
+  const downstreamLog = path.join(dir, 'downstream.log');
   const jsonReport = path.join(dir, 'report.json');
   let server = null;
+  let downstream = null;
   let stopServer = null;
+  let stopDownstream = null;
   let keep = false;
   try {
     const databaseUrl = await makeDatabase(dir);
@@ -313,15 +317,20 @@ async function runE2E(label, makeDatabase) {
       return { ok: false, note: 'setup.mjs failed' };
     }
 
+    // The app on a free loopback port, and next to it the downstream service, which
+    // allows exactly the app's origin (as the browser sees it) and reads the app's JWKS.
     const started = Date.now();
-    server = await startServer({ env, logFile: serverLog });
+    ({ app: server, downstream } = await startAppWithDownstream({ env, logFile: serverLog, downstreamLogFile: downstreamLog }));
     stopServer = addCleanup(() => server.stop());
+    stopDownstream = addCleanup(() => downstream.stop());
     console.log(`server: ${server.url} (ready in ${seconds(Date.now() - started)}, log ${path.relative(ROOT, serverLog)})`);
+    console.log(`downstream: ${downstream.url} (log ${path.relative(ROOT, downstreamLog)})`);
 
     const result = await runCommand(BIN('playwright'), ['test', ...playwrightArgs], {
       env: {
         ...env,
         E2E_BASE_URL: server.url,
+        E2E_DOWNSTREAM_URL: downstream.url,
         E2E_DB_LABEL: label,
         E2E_JSON_REPORT: jsonReport,
         E2E_OUTPUT_DIR: path.join(dir, 'test-results'),
@@ -330,10 +339,13 @@ async function runE2E(label, makeDatabase) {
     const counts = readPlaywrightCounts(jsonReport);
     const passed = ok(result) && counts !== null && counts.failed === 0 && counts.errors === 0;
     if (!server.running) console.log(red('the server died during the run'));
+    if (!downstream.running) console.log(red('the downstream service died during the run'));
     if (!passed) {
       keep = true;
       console.log(yellow(`--- last lines of ${path.relative(ROOT, serverLog)} ---`));
       console.log(server.output().split('\n').slice(-40).join('\n'));
+      console.log(yellow(`--- last lines of ${path.relative(ROOT, downstreamLog)} ---`));
+      console.log(downstream.output().split('\n').slice(-20).join('\n'));
     }
     const note = counts && counts.skipped ? `${counts.skipped} skipped` : undefined;
     return { ok: passed, tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note };
@@ -342,7 +354,7 @@ async function runE2E(label, makeDatabase) {
     console.log(red(String(error?.message ?? error)));
     return { ok: false, note: 'could not run' };
   } finally {
-    if (stopServer) await stopServer();
+    await Promise.all([stopServer?.(), stopDownstream?.()]);
     if (keep) console.log(yellow(`kept ${path.relative(ROOT, dir)} (server log, database, Playwright artifacts)`));
     else fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -3,14 +3,25 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SignJWT, base64url, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
 import { keyRing } from "../lib/keys";
-import { BROWSER_AUDIENCE, MAX_TOKEN_LENGTH, signBrowserJwt, verifyBrowserJwt } from "../lib/tokens";
+import {
+  API_AUDIENCE,
+  BROWSER_AUDIENCE,
+  FIRST_PARTY_CLIENT_ID,
+  MAX_TOKEN_LENGTH,
+  signAccessToken,
+  signBrowserJwt,
+  verifyAccessToken,
+  verifyBrowserJwt,
+} from "../lib/tokens";
 
 const user = { id: "user-1", email: "ada@example.com", name: "Ada", role: "user" };
+const sid = "session-1";
 const now = () => Math.floor(Date.now() / 1000);
+const inAnHour = () => new Date(Date.now() + 3600_000);
 
 /** Signs arbitrary claims with the server's real key, to test claim checks in isolation. */
 async function signWithServerKey(claims: Record<string, unknown>, header: Record<string, unknown> = {}) {
-  const { signing } = await keyRing();
+  const signing = (await keyRing()).signingKey();
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "EdDSA", kid: signing.kid, typ: "JWT", ...header })
     .sign(signing.privateKey);
@@ -24,6 +35,7 @@ function validClaims(overrides: Record<string, unknown> = {}) {
     iat: now(),
     exp: now() + 600,
     jti: "jti-1",
+    sid,
     email: user.email,
     name: user.name,
     role: user.role,
@@ -32,16 +44,16 @@ function validClaims(overrides: Record<string, unknown> = {}) {
 }
 
 test("a signed token is a compact JWS (three segments), EdDSA with a kid, and verifies", async () => {
-  const { token, jti, expires } = await signBrowserJwt(user);
+  const { token, jti, expires } = await signBrowserJwt(user, sid, inAnHour());
   assert.equal(token.split(".").length, 3);
   const header = decodeProtectedHeader(token);
   assert.equal(header.alg, "EdDSA");
   assert.equal(header.typ, "JWT");
-  assert.equal(header.kid, (await keyRing()).signing.kid);
+  assert.equal(header.kid, (await keyRing()).signingKey().kid);
   const claims = decodeJwt(token);
   assert.deepEqual(
-    [claims.iss, claims.aud, claims.sub, claims.jti, claims.email],
-    ["session-or-token", BROWSER_AUDIENCE, user.id, jti, user.email],
+    [claims.iss, claims.aud, claims.sub, claims.jti, claims.sid, claims.email],
+    ["session-or-token", BROWSER_AUDIENCE, user.id, jti, sid, user.email],
   );
   assert.equal(claims.exp, Math.floor(expires.getTime() / 1000));
   assert.ok(typeof claims.iat === "number");
@@ -54,14 +66,14 @@ test("the control case: a hand-signed token with valid claims verifies", async (
 });
 
 test("a tampered payload is rejected", async () => {
-  const { token } = await signBrowserJwt(user);
+  const { token } = await signBrowserJwt(user, sid, inAnHour());
   const [header, , signature] = token.split(".");
   const forged = base64url.encode(JSON.stringify({ ...decodeJwt(token), role: "admin" }));
   assert.equal(await verifyBrowserJwt(`${header}.${forged}.${signature}`), null);
 });
 
 test("a tampered signature is rejected", async () => {
-  const { token } = await signBrowserJwt(user);
+  const { token } = await signBrowserJwt(user, sid, inAnHour());
   const flipped = token.slice(0, -2) + (token.at(-2) === "A" ? "B" : "A") + token.at(-1);
   assert.equal(await verifyBrowserJwt(flipped), null);
 });
@@ -86,17 +98,19 @@ test("a token of another type (typ at+jwt) is not accepted as a browser session"
 test("missing required claims are rejected", async () => {
   const { jti: _jti, ...withoutJti } = validClaims();
   assert.equal(await verifyBrowserJwt(await signWithServerKey(withoutJti)), null);
+  const { sid: _sid, ...withoutSid } = validClaims();
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(withoutSid)), null);
   assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ email: 42 }))), null);
 });
 
 test("alg none is rejected", async () => {
-  const header = base64url.encode(JSON.stringify({ alg: "none", typ: "JWT", kid: (await keyRing()).signing.kid }));
+  const header = base64url.encode(JSON.stringify({ alg: "none", typ: "JWT", kid: (await keyRing()).signingKey().kid }));
   const payload = base64url.encode(JSON.stringify(validClaims()));
   assert.equal(await verifyBrowserJwt(`${header}.${payload}.`), null);
 });
 
 test("an algorithm outside the allowlist (HS256 keyed with the public key) is rejected", async () => {
-  const { signing } = await keyRing();
+  const signing = (await keyRing()).signingKey();
   const secret = new TextEncoder().encode(String(signing.publicJwk.x));
   const token = await new SignJWT(validClaims()).setProtectedHeader({ alg: "HS256", kid: signing.kid, typ: "JWT" }).sign(secret);
   assert.equal(await verifyBrowserJwt(token), null);
@@ -106,7 +120,7 @@ test("a token signed by an unknown key is rejected", async () => {
   const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
   const foreign = await new SignJWT(validClaims()).setProtectedHeader({ alg: "EdDSA", kid: "unknown-kid", typ: "JWT" }).sign(privateKey);
   assert.equal(await verifyBrowserJwt(foreign), null);
-  const { signing } = await keyRing();
+  const signing = (await keyRing()).signingKey();
   const impostor = await new SignJWT(validClaims()).setProtectedHeader({ alg: "EdDSA", kid: signing.kid, typ: "JWT" }).sign(privateKey);
   assert.equal(await verifyBrowserJwt(impostor), null, "right kid, wrong key");
 });
@@ -115,4 +129,35 @@ test("garbage and oversized input is rejected without throwing", async () => {
   for (const garbage of ["", "abc", "a.b.c", "....", "%%%.%%%.%%%", "x".repeat(MAX_TOKEN_LENGTH + 1)]) {
     assert.equal(await verifyBrowserJwt(garbage), null, garbage.slice(0, 20));
   }
+});
+
+// ---- token kinds never cross ----
+
+test("an access token is typ at+jwt for the API audience, with sid and client_id (RFC 9068)", async () => {
+  const { token } = await signAccessToken(user, sid);
+  const header = decodeProtectedHeader(token);
+  assert.equal(header.typ, "at+jwt");
+  const claims = decodeJwt(token);
+  assert.equal(claims.aud, API_AUDIENCE);
+  assert.equal(claims.sid, sid);
+  assert.equal(claims.client_id, FIRST_PARTY_CLIENT_ID);
+  for (const claim of ["iss", "sub", "iat", "exp", "jti"]) assert.ok(claim in claims, claim);
+  assert.ok((await verifyAccessToken(token)) !== null);
+});
+
+test("an access token is never accepted as a browser session, nor a browser JWT as an access token", async () => {
+  const { token: access } = await signAccessToken(user, sid);
+  const { token: browser } = await signBrowserJwt(user, sid, inAnHour());
+  assert.equal(await verifyBrowserJwt(access), null);
+  assert.equal(await verifyAccessToken(browser), null);
+  // Also once each has been verified (and cached) as its own kind.
+  assert.ok(await verifyAccessToken(access));
+  assert.ok(await verifyBrowserJwt(browser));
+  assert.equal(await verifyBrowserJwt(access), null);
+  assert.equal(await verifyAccessToken(browser), null);
+});
+
+test("an access token with the right typ but the browser audience is rejected", async () => {
+  const token = await signWithServerKey({ ...validClaims(), client_id: FIRST_PARTY_CLIENT_ID }, { typ: "at+jwt" });
+  assert.equal(await verifyAccessToken(token), null);
 });

@@ -2,8 +2,11 @@ import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { signOutAction } from "@/app/actions/auth";
+import { DownstreamCall } from "@/app/components/downstream-call";
 import { ExpiresIn } from "@/app/components/expires-in";
+import { RevocationMeter } from "@/app/components/revocation-meter";
 import { auth } from "@/lib/auth";
+import { env } from "@/lib/env";
 import { isHttps } from "@/lib/security";
 import { sessionReport } from "@/lib/session-report";
 
@@ -15,6 +18,7 @@ export default async function DashboardPage() {
   const report = await sessionReport(session, isHttps(await headers()));
   if (!report) redirect("/login?callbackUrl=%2Fdashboard");
   const { strategy, evidence, cookieName, cookieBytes, checkMs, generatedAt } = report;
+  const downstreamUrl = env.DOWNSTREAM_URL;
 
   return (
     <>
@@ -56,6 +60,24 @@ export default async function DashboardPage() {
             <li key={note}>{note}</li>
           ))}
         </ul>
+      </section>
+
+      <section className="card" aria-labelledby="revocation">
+        <h2 id="revocation">How long does a stolen credential keep working?</h2>
+        <p>
+          Issues a throwaway credential of this strategy (and an API access token) for you, checks it, revokes it, and keeps
+          checking until this server refuses it.
+        </p>
+        <RevocationMeter />
+      </section>
+
+      <section className="card" aria-labelledby="downstream">
+        <h2 id="downstream">A service on another origin</h2>
+        <p>
+          The downstream service at <code>{downstreamUrl}</code> holds no secret and no database: it verifies access tokens
+          with the public keys from this app&apos;s JWKS, and answers cross-origin requests from this app only.
+        </p>
+        <DownstreamCall downstreamUrl={downstreamUrl} />
       </section>
 
       <form action={signOutAction}>

@@ -3,9 +3,9 @@ import { safeCallbackPath } from "@/lib/security";
 import { strategyOptions } from "@/lib/strategies";
 
 const signedOutNotices: Record<string, string> = {
-  revoked: "Signed out. The server deleted your session: the old cookie value is refused from now on.",
+  revoked: "Signed out. The server revoked your session: the old cookie value is refused from now on.",
   "cookie-only":
-    "Signed out. Your browser deleted the JWT, but the server kept no record of it: a copy would still verify until it expires.",
+    "Signed out. Your browser deleted the JWT, but this server trusts tokens until they expire (stateless mode): a copy would still verify until then.",
 };
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {

@@ -19,7 +19,7 @@ export const databaseStrategy: SessionStrategy<"database"> = {
     if (!/^[A-Za-z0-9_-]{43}$/.test(credential)) return null;
     const session = await findSession(credential);
     if (!session) return null;
-    return { strategy: "database", user: session.user, expires: session.expires, credential };
+    return { strategy: "database", user: session.user, expires: session.expires, credential, sessionId: session.id };
   },
 
   async revoke(credential) {
@@ -41,7 +41,7 @@ export const databaseStrategy: SessionStrategy<"database"> = {
           testId: "session-row",
           content: row && {
             id: row.id,
-            sessionToken: `${row.tokenHash.slice(0, 12)}… (SHA-256 of the cookie, base64url)`,
+            sessionToken: `${row.tokenHash?.slice(0, 12)}… (SHA-256 of the cookie, base64url)`,
             userId: row.userId,
             strategy: row.strategy,
             createdAt: row.createdAt.toISOString(),

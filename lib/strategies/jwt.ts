@@ -1,51 +1,79 @@
 import "server-only";
 import { decodeProtectedHeader } from "jose";
+import { env } from "../env";
+import { acceptsSession, revocationSummary } from "../revocation";
+import { createTokenSession, findSessionById, revokeSession } from "../session-store";
 import { signBrowserJwt, verifyBrowserJwt } from "../tokens";
 import type { SessionStrategy } from "./types";
 
-/** A signed JWT in the cookie; the server keeps nothing and verifies the signature. */
+/**
+ * A signed JWT in the cookie. The claims travel with the token; the server
+ * keeps one small row per sign-in, which the token's `sid` points to, so that
+ * sign-out and "revoke" can mean something (the hybrid model).
+ */
 export const jwtStrategy: SessionStrategy<"jwt"> = {
   name: "jwt",
   label: "JWT",
-  hint: "signed token in the cookie, nothing stored on the server",
+  hint: "signed token in the cookie, verified without a lookup",
   cookieName: "sot.jwt",
 
-  async issue(user) {
-    const { token, expires } = await signBrowserJwt(user);
+  async issue(user, context) {
+    const now = new Date();
+    const expires = new Date(now.getTime() + env.JWT_TTL_SECONDS * 1000);
+    const session = await createTokenSession(user.id, "jwt", context, expires, now);
+    const { token } = await signBrowserJwt(user, session.id, expires, now);
     return { value: token, expires };
   },
 
   async verify(credential) {
     const verified = await verifyBrowserJwt(credential);
-    if (!verified) return null;
+    if (!verified || !(await acceptsSession(verified.claims.sid))) return null;
     const { claims } = verified;
     return {
       strategy: "jwt",
       user: { id: claims.sub, email: claims.email, name: claims.name, role: claims.role },
       expires: new Date(claims.exp * 1000),
       credential,
+      sessionId: claims.sid,
     };
   },
 
-  async revoke() {
+  async revoke(credential) {
+    const verified = await verifyBrowserJwt(credential);
+    const revoked = verified ? await revokeSession(verified.claims.sid, "sign_out") : false;
+    const strict = env.REVOCATION_MODE === "strict";
     return {
-      revokedOnServer: false,
-      summary:
-        "The cookie was deleted from this browser, but the server keeps no record of the token: a copy of it still verifies until it expires.",
+      revokedOnServer: revoked && strict,
+      summary: strict
+        ? "The cookie was deleted and the session behind the token marked revoked: this server refuses a copy of it from the next request on. A service that only holds the public key would still accept it until it expires."
+        : "The cookie was deleted and the session marked revoked, but this server runs stateless: a copy of the token still verifies until it expires.",
     };
   },
 
   async evidence(session) {
     const verified = await verifyBrowserJwt(session.credential);
+    const record = session.sessionId ? await findSessionById(session.sessionId) : null;
     return {
       sections: [
         { title: "JWT header", testId: "jwt-header", content: decodeProtectedHeader(session.credential) },
         { title: "JWT claims", testId: "jwt-claims", content: verified?.claims ?? null },
+        {
+          title: "Server-side record the sid claim points to",
+          testId: "session-record",
+          content: record && {
+            id: record.id,
+            strategy: record.strategy,
+            createdAt: record.createdAt.toISOString(),
+            expires: record.expires.toISOString(),
+            revokedAt: record.revokedAt?.toISOString() ?? null,
+            userAgent: record.userAgent,
+          },
+        },
       ],
       notes: [
         "The cookie carries the claims themselves, signed with the server's Ed25519 key.",
-        "Checking it needs only the public key: no database, and any service holding the key can do it.",
-        "Nothing is stored on the server, so sign-out cannot recall a copy: it stays valid until exp.",
+        "Checking the signature needs only the public key: any service holding it can do it, with no database.",
+        revocationSummary(),
       ],
     };
   },

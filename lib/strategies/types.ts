@@ -34,8 +34,12 @@ export interface VerifiedSession {
   strategy: string;
   user: SessionUser;
   expires: Date;
-  /** The cookie value this session was read from. */
+  /** The cookie value (or bearer token) this session was read from. */
   credential: string;
+  /** The server-side session row, where the strategy keeps one. */
+  sessionId?: string;
+  /** How the credential arrived; browsers use cookies, API clients `Authorization: Bearer`. */
+  via?: "cookie" | "bearer";
 }
 
 export interface RevocationResult {

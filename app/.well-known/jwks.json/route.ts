@@ -1,10 +1,15 @@
+import { env } from "@/lib/env";
 import { publicJwks } from "@/lib/keys";
 
 export const dynamic = "force-dynamic";
 
-/** Public verification keys (never the private parts), for any service that checks our tokens. */
+/**
+ * Public verification keys (never the private parts), for any service that
+ * checks our tokens. A new key is listed here JWKS_MAX_AGE_SECONDS before it
+ * signs anything, so caches that honour this header always know it in time.
+ */
 export async function GET() {
   return Response.json(await publicJwks(), {
-    headers: { "Cache-Control": "public, max-age=300, stale-while-revalidate=60" },
+    headers: { "Cache-Control": `public, max-age=${env.JWKS_MAX_AGE_SECONDS}` },
   });
 }

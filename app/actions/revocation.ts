@@ -1,0 +1,25 @@
+"use server";
+
+import { headers } from "next/headers";
+import { auth } from "@/lib/auth";
+import { env } from "@/lib/env";
+import { log } from "@/lib/log";
+import { clientContext } from "@/lib/security";
+import { measureRevocation, type RevocationProbe } from "@/lib/session-report";
+
+export interface RevocationState {
+  probes?: RevocationProbe[];
+  mode?: string;
+  error?: string;
+}
+
+export async function measureRevocationAction(_previous: RevocationState): Promise<RevocationState> {
+  const session = await auth();
+  if (!session) return { error: "You are signed out." };
+  try {
+    return { probes: await measureRevocation(session, clientContext(await headers())), mode: env.REVOCATION_MODE };
+  } catch (error) {
+    log.error("revocation.measure_failed", { error });
+    return { error: "The measurement failed. Please try again." };
+  }
+}

@@ -1,0 +1,37 @@
+"use client";
+
+import { useState } from "react";
+
+/**
+ * Gets an access token for the signed-in browser (POST /api/token, cookie) and
+ * calls the downstream service on another origin with it. The token stays in
+ * this component's memory only.
+ */
+export function DownstreamCall({ downstreamUrl }: { downstreamUrl: string }) {
+  const [result, setResult] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+
+  async function call() {
+    setPending(true);
+    try {
+      const tokenResponse = await fetch("/api/token", { method: "POST" });
+      if (!tokenResponse.ok) throw new Error(`token endpoint answered ${tokenResponse.status}`);
+      const { access_token: accessToken } = (await tokenResponse.json()) as { access_token: string };
+      const response = await fetch(new URL("/api/greeting", downstreamUrl), { headers: { Authorization: `Bearer ${accessToken}` } });
+      setResult(`${response.status} ${JSON.stringify(await response.json(), null, 2)}`);
+    } catch (error) {
+      setResult(`Failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      setPending(false);
+    }
+  }
+
+  return (
+    <div>
+      <button type="button" onClick={call} disabled={pending}>
+        Call the downstream service
+      </button>
+      {result && <pre data-testid="downstream-result">{result}</pre>}
+    </div>
+  );
+}
