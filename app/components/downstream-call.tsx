@@ -17,7 +17,7 @@ export function DownstreamCall({ downstreamUrl }: { downstreamUrl: string }) {
       const tokenResponse = await fetch("/api/token", { method: "POST" });
       if (!tokenResponse.ok) throw new Error(`token endpoint answered ${tokenResponse.status}`);
       const { access_token: accessToken } = (await tokenResponse.json()) as { access_token: string };
-      const response = await fetch(new URL("/api/greeting", downstreamUrl), { headers: { Authorization: `Bearer ${accessToken}` } });
+      const response = await fetch(`${downstreamUrl.replace(/\/$/, "")}/api/greeting`, { headers: { Authorization: `Bearer ${accessToken}` } });
       setResult(`${response.status} ${JSON.stringify(await response.json(), null, 2)}`);
     } catch (error) {
       setResult(`Failed: ${error instanceof Error ? error.message : String(error)}`);
