@@ -7,7 +7,8 @@ import { z } from "zod";
 import { keyRing } from "./keys";
 import { log } from "./log";
 import { clientContext, isHttps, isSameOriginRequest, safeCallbackPath } from "./security";
-import { VERIFIED_TICKET_HEADER, presentCredentials, redeemTicket, resolveRequestSession } from "./session";
+import { VERIFIED_TICKET_HEADER, presentCredentials, redeemTicket, resolveRequestSession, sessionCookieOptions } from "./session";
+import { purgeExpiredSessionsNowAndThen } from "./session-store";
 import { cookieNameFor, strategyByName, strategyNames, type RevocationResult, type VerifiedSession } from "./strategies";
 import { CredentialsSchema, authenticateUser } from "./users";
 
@@ -50,13 +51,8 @@ async function startBrowserSession(user: { id: string; email: string; name: stri
   // A sign-in always gets a fresh credential; whatever the browser held before is revoked.
   await endBrowserSessions();
   const issued = await strategy.issue(user, clientContext(requestHeaders));
-  jar.set(cookieNameFor(strategy, https), issued.value, {
-    httpOnly: true,
-    sameSite: "lax",
-    path: "/",
-    secure: https,
-    expires: issued.expires,
-  });
+  jar.set(cookieNameFor(strategy, https), issued.value, sessionCookieOptions(https, issued.expires));
+  purgeExpiredSessionsNowAndThen();
   log.info("signin.succeeded", { userId: user.id, strategy: strategy.name });
 }
 

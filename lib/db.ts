@@ -64,9 +64,18 @@ function sqliteRunner(): RawRunner {
 }
 
 function postgresRunner(): RawRunner {
-  const pending = new PrismaPg({ connectionString: env.DATABASE_URL, max: 5 }).connect();
+  // The pool reconnects by itself once the server is back; only a failed first
+  // connect has to be forgotten so the next request tries again.
+  let pending: ReturnType<PrismaPg["connect"]> | undefined;
+  const connect = () => {
+    const attempt = (pending ??= new PrismaPg({ connectionString: env.DATABASE_URL, max: 5 }).connect());
+    attempt.catch(() => {
+      if (pending === attempt) pending = undefined;
+    });
+    return attempt;
+  };
   return async (text, args) => {
-    const adapter = await pending;
+    const adapter = await connect();
     const result = await adapter.queryRaw({
       sql: text,
       args,

@@ -7,6 +7,7 @@ import { z } from "zod";
  * on some request.
  */
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const limit = (fallback: number) => z.coerce.number().int().min(0).max(1_000_000).default(fallback);
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -24,11 +25,17 @@ const EnvSchema = z.object({
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** `iss` of every token this server signs. */
   JWT_ISSUER: z.string().trim().min(1).default("session-or-token"),
-  /** Lifetime of a browser JWT (the `sot.jwt` cookie). Short, because it cannot be revoked before `exp`. */
+  /**
+   * Lifetime of one browser JWT (the `sot.jwt` cookie). An active browser gets a
+   * fresh one once half of it has passed, so this is also the JWT session's idle
+   * timeout; a stateless verifier trusts a copy this long.
+   */
   JWT_TTL_SECONDS: seconds(60 * 60),
-  /** Lifetime of a database session (the `sot.session` cookie). */
+  /** Absolute lifetime of a browser session of either strategy: no renewal goes past it. */
   SESSION_TTL_SECONDS: seconds(7 * 24 * 60 * 60),
-  /** A database session's "last seen" is written at most once per this interval, not on every request. */
+  /** A database session unused for this long is over (idle timeout). */
+  SESSION_IDLE_TIMEOUT_SECONDS: seconds(30 * 60),
+  /** Sliding renewal: a database session's "last seen" is written at most once per this interval. */
   SESSION_TOUCH_SECONDS: seconds(60),
   /** Lifetime of an API access token (`typ: at+jwt`). Short: it is what a thief could replay. */
   ACCESS_TOKEN_TTL_SECONDS: seconds(10 * 60).refine((value) => value <= 15 * 60, "must be at most 900 (15 minutes)"),
@@ -49,12 +56,35 @@ const EnvSchema = z.object({
   /** The example downstream service (examples/downstream) the dashboard calls cross-origin. */
   DOWNSTREAM_URL: z.url().default("http://localhost:4000"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /**
+   * Brute-force limits: fixed windows of this length, counted in the RateLimit
+   * table so they hold across instances. A limit of 0 turns that limit off.
+   */
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(60).max(24 * 60 * 60).default(15 * 60),
+  /** Failed password attempts per account (form, HTTP callback and /api/token together) per window. */
+  RATE_LIMIT_SIGNIN_PER_ACCOUNT: limit(10),
+  /** Sign-in attempts (form and HTTP callback) per client IP per window, successful ones included. */
+  RATE_LIMIT_SIGNIN_PER_IP: limit(30),
+  /** Password grants on POST /api/token per client IP per window. */
+  RATE_LIMIT_TOKEN_PER_IP: limit(30),
+  /** Registrations per client IP per window. */
+  RATE_LIMIT_REGISTER_PER_IP: limit(10),
+  /** POST /api/token/refresh per client IP per window (clients refresh every few minutes; NATs share addresses). */
+  RATE_LIMIT_REFRESH_PER_IP: limit(300),
+  /**
+   * How many reverse proxies in front of this server append to X-Forwarded-For
+   * (read by server.mjs, 0-5). 0: the client address is the socket's.
+   */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
 
 function parseEnv(): Env {
-  const parsed = EnvSchema.safeParse(process.env);
+  const parsed = EnvSchema.refine((value) => value.SESSION_TOUCH_SECONDS < value.SESSION_IDLE_TIMEOUT_SECONDS, {
+    path: ["SESSION_TOUCH_SECONDS"],
+    message: "must be shorter than SESSION_IDLE_TIMEOUT_SECONDS",
+  }).safeParse(process.env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
     throw new Error(`Invalid environment configuration:\n${problems}`);

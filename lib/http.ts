@@ -1,4 +1,5 @@
 import "server-only";
+import { log } from "./log";
 
 const noStore = { "Cache-Control": "no-store" };
 
@@ -41,4 +42,20 @@ export async function readJsonBody(request: Request, maxBytes = MAX_JSON_BODY_BY
   } catch {
     return { status: "invalid" };
   }
+}
+
+/**
+ * Wraps a route handler so nothing it throws reaches the client: the details
+ * go to the log, the client gets 503 (the data layer is most likely down; try
+ * again) with a generic body. Fail closed: no partial or protected content.
+ */
+export function failClosed<Args extends unknown[]>(handler: (...args: Args) => Promise<Response>): (...args: Args) => Promise<Response> {
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      log.error("route.failed", { error });
+      return errorResponse(503, "unavailable", { "Retry-After": "5" });
+    }
+  };
 }

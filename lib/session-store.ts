@@ -66,10 +66,12 @@ const selectSession = `SELECT s."id", s."sessionToken", s."strategy", s."userId"
     FROM "Session" s JOIN "User" u ON u."id" = s."userId"`;
 
 /**
- * Looks the token up. Unknown, revoked or expired → null (an expired row is
- * deleted on the way). "Last seen" is written at most once per
- * SESSION_TOUCH_SECONDS, so a busy session costs one read per request, not a
- * read and a write.
+ * Looks the token up. Unknown, revoked, past its absolute lifetime (`expires`)
+ * or idle for longer than SESSION_IDLE_TIMEOUT_SECONDS → null (an expired row
+ * is deleted on the way). Sliding renewal: "last seen" — what the idle timeout
+ * counts from — is written at most once per SESSION_TOUCH_SECONDS, so a busy
+ * session costs one read per request, not a read and a write; it never moves
+ * `expires`.
  */
 export async function findSession(token: string, now = new Date()): Promise<StoredSession | null> {
   const tokenHash = hashToken(token);
@@ -80,7 +82,7 @@ export async function findSession(token: string, now = new Date()): Promise<Stor
   if (!row) return null;
   const session = toStoredSession(row);
   if (session.revokedAt) return null;
-  if (session.expires <= now) {
+  if (session.expires <= now || isIdle(session, now)) {
     await db().session.deleteMany({ where: { id: session.id } });
     return null;
   }
@@ -118,8 +120,24 @@ export async function findSessionById(id: string): Promise<StoredSession | null>
  * primary key. Active = exists, not revoked, not expired.
  */
 export async function isSessionActive(id: string, now = new Date()): Promise<boolean> {
+  return (await activeSessionExpiry(id, now)) !== null;
+}
+
+/** When an active token session ends (its absolute lifetime); null if it is revoked, expired or unknown. */
+export async function activeSessionExpiry(id: string, now = new Date()): Promise<Date | null> {
   const [row] = await queryRows(`SELECT "revokedAt", "expires" FROM "Session" WHERE "id" = $1`, [id]);
-  return row !== undefined && (row.revokedAt === null || row.revokedAt === undefined) && parseDbDate(row.expires) > now;
+  if (!row || (row.revokedAt !== null && row.revokedAt !== undefined)) return null;
+  const expires = parseDbDate(row.expires);
+  return expires > now ? expires : null;
+}
+
+/**
+ * Records activity on a token session, unless it was recorded after `notSince`
+ * (conditional, so of concurrent callers one writes). True if this call wrote.
+ */
+export async function touchSession(id: string, now: Date, notSince: Date): Promise<boolean> {
+  const { count } = await db().session.updateMany({ where: { id, revokedAt: null, lastSeenAt: { lt: notSince } }, data: { lastSeenAt: now } });
+  return count > 0;
 }
 
 /** Marks a session revoked (idempotent); true if this call revoked it. */
@@ -136,10 +154,38 @@ export async function deleteSession(token: string): Promise<boolean> {
   return count > 0;
 }
 
-/** Removes expired rows (revoked or not: past `expires` nothing accepts them anyway); returns how many. */
+function isIdle(session: { strategy: string; lastSeenAt: Date }, now: Date): boolean {
+  return session.strategy === "database" && now.getTime() - session.lastSeenAt.getTime() > env.SESSION_IDLE_TIMEOUT_SECONDS * 1000;
+}
+
+/**
+ * Removes rows nothing accepts any more: past their absolute lifetime, or
+ * database sessions past the idle timeout. Returns how many.
+ */
 export async function purgeExpiredSessions(now = new Date()): Promise<number> {
-  const { count } = await db().session.deleteMany({ where: { expires: { lte: now } } });
+  const idleSince = new Date(now.getTime() - env.SESSION_IDLE_TIMEOUT_SECONDS * 1000);
+  const { count } = await db().session.deleteMany({
+    where: { OR: [{ expires: { lte: now } }, { strategy: "database", lastSeenAt: { lt: idleSince } }] },
+  });
   return count;
+}
+
+const PURGE_EVERY_MS = 60 * 60 * 1000;
+const purgeKey = Symbol.for("session-or-token.last-purge");
+type GlobalWithPurge = typeof globalThis & { [purgeKey]?: number };
+
+/**
+ * Runs the purge at most once an hour per process, off the request path:
+ * called on sign-in, it keeps the table small without a scheduler.
+ */
+export function purgeExpiredSessionsNowAndThen(now = new Date()): void {
+  const holder = globalThis as GlobalWithPurge;
+  if (now.getTime() - (holder[purgeKey] ?? 0) < PURGE_EVERY_MS) return;
+  holder[purgeKey] = now.getTime();
+  purgeExpiredSessions(now).then(
+    (count) => count > 0 && log.info("sessions.purged", { count }),
+    (error: unknown) => log.warn("sessions.purge_failed", { error }),
+  );
 }
 
 function text(value: unknown): string {

@@ -3,6 +3,11 @@ import { acceptsSession } from "./revocation";
 import { cookieNameFor, strategies, type SessionStrategy, type VerifiedSession } from "./strategies";
 import { MAX_TOKEN_LENGTH, verifyAccessToken } from "./tokens";
 
+/** Attributes of every session cookie: HttpOnly, SameSite=Lax, Path=/, Secure on https. */
+export function sessionCookieOptions(https: boolean, expires: Date) {
+  return { httpOnly: true, sameSite: "lax" as const, path: "/", secure: https, expires };
+}
+
 /** Anything that can hand out cookies by name: next/headers' jar or NextRequest.cookies. */
 export interface CookieSource {
   get(name: string): { value: string } | undefined;

@@ -1,5 +1,6 @@
 import "server-only";
 import { createHmac, hkdfSync } from "node:crypto";
+import { audit } from "./audit";
 import { db, isUniqueViolation } from "./db";
 import { env } from "./env";
 import { keyRing } from "./keys";
@@ -66,7 +67,11 @@ export async function issueTokenPair(user: TokenSubject, context: ClientContext,
 }
 
 /** Exchanges a refresh token for a new pair; see the module comment for the rules. */
-export async function refreshTokenPair(refreshToken: string, now = new Date()): Promise<RefreshOutcome> {
+export async function refreshTokenPair(
+  refreshToken: string,
+  now = new Date(),
+  context: ClientContext = { userAgent: null, ip: null },
+): Promise<RefreshOutcome> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(refreshToken)) return { ok: false, reason: "unknown" };
   const parent = await db().refreshToken.findUnique({
     where: { tokenHash: hashToken(refreshToken) },
@@ -107,6 +112,7 @@ export async function refreshTokenPair(refreshToken: string, now = new Date()): 
   }
   await revokeSession(family.id, "refresh_token_reuse", now);
   log.warn("refresh.reuse_detected", { familyId: family.id, userId: family.userId });
+  await audit("refresh.reuse_detected", { userId: family.userId, context, detail: { familyId: family.id } });
   return { ok: false, reason: "reused" };
 }
 

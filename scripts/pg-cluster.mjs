@@ -100,7 +100,7 @@ const quote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
  * @param {string} [options.bin] directory with the server binaries (default findPgBin())
  * @param {string} [options.parentDir] where the temp directory goes (default os.tmpdir())
  * @returns {Promise<{url: string, port: number, dir: string, database: string, log: string,
- *   stop: () => Promise<void>, stopSync: () => void}>}
+ *   stop: () => Promise<void>, stopSync: () => void, pause: () => Promise<void>, resume: () => Promise<void>}>}
  */
 export async function startPgCluster(options = {}) {
   const bin = options.bin ?? findPgBin();
@@ -144,7 +144,19 @@ export async function startPgCluster(options = {}) {
     }
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  const cluster = { url: '', port: 0, dir, database, log: logFile, stop, stopSync };
+  let serverOptions = '';
+  // Take the server down and bring it back on the same port and data (outage tests).
+  const pause = async () => {
+    if (!started) return;
+    await exec('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '20', 'stop']);
+    started = false;
+  };
+  const resume = async () => {
+    if (started) return;
+    await exec('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '30', '-o', serverOptions, 'start']);
+    started = true;
+  };
+  const cluster = { url: '', port: 0, dir, database, log: logFile, stop, stopSync, pause, resume };
   live.add(cluster);
 
   try {
@@ -155,7 +167,7 @@ export async function startPgCluster(options = {}) {
     let lastError;
     for (let attempt = 1; attempt <= 3 && !started; attempt++) {
       const port = await freePort();
-      const serverOptions = [
+      serverOptions = [
         `-p ${port}`,
         `-c listen_addresses=127.0.0.1`,
         `-c unix_socket_directories=${quote(dir)}`,

@@ -29,8 +29,8 @@ import path from 'node:path';
 import { findPgBin, startPgCluster } from './pg-cluster.mjs';
 import { ROOT, killGroup, startAppWithDownstream } from './server.mjs';
 
-const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres'];
-const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres'] };
+const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'outage'];
+const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'outage'] };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BIN = (name) => path.join(ROOT, 'node_modules', '.bin', name);
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -393,7 +393,24 @@ async function e2ePostgres() {
   }
 }
 
+/** The database-outage test: a production server whose PostgreSQL server is stopped and restarted under it. */
+async function outage() {
+  if (!findPgBin()) {
+    if (isCI) return { ok: false, note: 'PostgreSQL binaries missing' };
+    return { ok: true, skipped: true, note: 'PostgreSQL binaries missing (WARNING)' };
+  }
+  if (buildState !== 'ok' && !fs.existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) return { ok: false, note: 'no build' };
+  const files = fs.readdirSync(path.join(ROOT, 'tests', 'outage')).filter((name) => name.endsWith('.outage.mjs'));
+  const result = await runCommand(process.execPath, ['--test', '--test-reporter=spec', ...files.map((name) => path.join('tests', 'outage', name))], {
+    capture: true,
+    env: { FORCE_COLOR: color ? '1' : '0' },
+  });
+  const counts = parseNodeTestCounts(result.stdout);
+  return { ok: ok(result) && counts !== null && counts.failed === 0 && counts.passed > 0, tests: counts ?? undefined };
+}
+
 const IMPLEMENTATIONS = {
+  outage,
   typecheck,
   lint,
   unit,

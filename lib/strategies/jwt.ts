@@ -2,9 +2,13 @@ import "server-only";
 import { decodeProtectedHeader } from "jose";
 import { env } from "../env";
 import { acceptsSession, revocationSummary } from "../revocation";
-import { createTokenSession, findSessionById, revokeSession } from "../session-store";
+import { activeSessionExpiry, createTokenSession, findSessionById, revokeSession, touchSession } from "../session-store";
 import { signBrowserJwt, verifyBrowserJwt } from "../tokens";
 import type { SessionStrategy } from "./types";
+
+function tokenExpiry(now: Date, sessionEnds: Date): Date {
+  return new Date(Math.min(now.getTime() + env.JWT_TTL_SECONDS * 1000, sessionEnds.getTime()));
+}
 
 /**
  * A signed JWT in the cookie. The claims travel with the token; the server
@@ -19,9 +23,25 @@ export const jwtStrategy: SessionStrategy<"jwt"> = {
 
   async issue(user, context) {
     const now = new Date();
-    const expires = new Date(now.getTime() + env.JWT_TTL_SECONDS * 1000);
-    const session = await createTokenSession(user.id, "jwt", context, expires, now);
+    // The record lives for the session's absolute lifetime; each JWT only for JWT_TTL_SECONDS of it.
+    const sessionEnds = new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000);
+    const session = await createTokenSession(user.id, "jwt", context, sessionEnds, now);
+    const expires = tokenExpiry(now, sessionEnds);
     const { token } = await signBrowserJwt(user, session.id, expires, now);
+    return { value: token, expires };
+  },
+
+  async renew(session) {
+    const now = new Date();
+    // Renew once half of the token's life is gone; before that, nothing is written or signed.
+    if (!session.sessionId || session.expires.getTime() - now.getTime() > (env.JWT_TTL_SECONDS * 1000) / 2) return null;
+    const sessionEnds = await activeSessionExpiry(session.sessionId, now);
+    if (!sessionEnds) return null;
+    const expires = tokenExpiry(now, sessionEnds);
+    if (expires <= session.expires) return null;
+    // Of concurrent requests due for renewal, one wins the write and renews; the rest keep the valid token they have.
+    if (!(await touchSession(session.sessionId, now, new Date(now.getTime() - (env.JWT_TTL_SECONDS * 1000) / 2)))) return null;
+    const { token } = await signBrowserJwt(session.user, session.sessionId, expires, now);
     return { value: token, expires };
   },
 

@@ -19,6 +19,11 @@ export interface SessionStrategy<Name extends string = string> {
   issue(user: SessionUser, context: ClientContext): Promise<IssuedCredential>;
   /** The session behind a cookie value, or null if it is not valid now. */
   verify(credential: string): Promise<VerifiedSession | null>;
+  /**
+   * Sliding renewal: a fresh credential when the current one is due for it,
+   * else null. Never extends past the session's absolute lifetime.
+   */
+  renew?(session: VerifiedSession): Promise<IssuedCredential | null>;
   /** What sign-out can do for this credential. */
   revoke(credential: string): Promise<RevocationResult>;
   /** What this strategy put in the browser and on the server, for the dashboard. */

@@ -1,4 +1,5 @@
 import { env } from "@/lib/env";
+import { failClosed } from "@/lib/http";
 import { publicJwks } from "@/lib/keys";
 
 export const dynamic = "force-dynamic";
@@ -8,8 +9,8 @@ export const dynamic = "force-dynamic";
  * checks our tokens. A new key is listed here JWKS_MAX_AGE_SECONDS before it
  * signs anything, so caches that honour this header always know it in time.
  */
-export async function GET() {
+export const GET = failClosed(async () => {
   return Response.json(await publicJwks(), {
     headers: { "Cache-Control": `public, max-age=${env.JWKS_MAX_AGE_SECONDS}` },
   });
-}
+});

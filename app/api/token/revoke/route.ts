@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { errorResponse, privateJson, readJsonBody } from "@/lib/http";
+import { errorResponse, failClosed, privateJson, readJsonBody } from "@/lib/http";
 import { revokeToken } from "@/lib/token-families";
 
 const RevokeInput = z.object({ token: z.string().min(1).max(4096) });
@@ -8,10 +8,10 @@ const RevokeInput = z.object({ token: z.string().min(1).max(4096) });
  * Revokes the token family behind an access or refresh token (RFC 7009 style:
  * the answer is the same whether or not the token was valid).
  */
-export async function POST(request: Request) {
+export const POST = failClosed(async (request: Request) => {
   const body = await readJsonBody(request);
   const input = body.status === "ok" ? RevokeInput.safeParse(body.value) : null;
   if (!input?.success) return errorResponse(400, "invalid_request");
   await revokeToken(input.data.token);
   return privateJson({ revoked: true });
-}
+});
