@@ -2,6 +2,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { env } from "./lib/env";
 import { applySecurityHeaders, contentSecurityPolicy, newNonce } from "./lib/headers";
 import { errorResponse, unauthorizedResponse } from "./lib/http";
+import { isAdmin } from "./lib/admin";
 import { log } from "./lib/log";
 import { isHttps, isSameOriginRequest } from "./lib/security";
 import { VERIFIED_TICKET_HEADER, issueTicket, resolveRequestSession, sessionCookieOptions } from "./lib/session";
@@ -70,7 +71,8 @@ export async function proxy(request: NextRequest) {
         isPage ? redirectToLogin(request, `${pathname}${search}`) : unauthorizedResponse({ tokenPresented: authorization !== null }),
       );
     }
-    if (adminPaths.some((pattern) => pattern.test(pathname)) && session.user.role !== "admin") {
+    // The role is read from the database, not from a JWT claim that may predate a demotion.
+    if (adminPaths.some((pattern) => pattern.test(pathname)) && !(await isAdmin(session.user.id).catch(() => false))) {
       return finish(isPage ? new Response("Forbidden", { status: 403, headers: { "Content-Type": "text/plain" } }) : errorResponse(403, "forbidden"));
     }
     forwarded.set(VERIFIED_TICKET_HEADER, issueTicket(session));

@@ -157,3 +157,35 @@ export function decodeSegment(segment: string): Record<string, unknown> {
 export function encodeSegment(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
+
+// ---- account and admin pages ----
+
+/** A browser context of its own (its own cookie jar) with one page in it: a second device. */
+export async function newDevice(browser: { newContext(): Promise<BrowserContext> }): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  return { context, page: await context.newPage() };
+}
+
+/** Registers a new account in this page's browser (signed in with `strategy`); returns its credentials. */
+export async function registerFreshUser(page: Page, tag: string, strategy: Strategy): Promise<Credentials & { name: string }> {
+  const user = { name: `${tag} user`, email: uniqueEmail(tag), password: STRONG_PASSWORD };
+  await registerUI(page, { ...user, strategy });
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
+  return user;
+}
+
+/** Asserts that this browser is signed out: /dashboard lands on /login and /api/me is 401. */
+export async function expectSignedOut(page: Page): Promise<void> {
+  await page.goto('/dashboard');
+  await expect(page).toHaveURL(/\/login\?callbackUrl=%2Fdashboard$/);
+  await expectUnauthorized(await page.context().request.get('/api/me'));
+}
+
+/** Asserts that this browser is still signed in with the strategy. */
+export async function expectSignedIn(page: Page, strategy: Strategy): Promise<void> {
+  await page.goto('/dashboard');
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
+  expect((await page.context().request.get('/api/me')).status()).toBe(200);
+}

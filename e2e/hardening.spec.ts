@@ -163,3 +163,22 @@ test('admin area: redirect when signed out, 403 for a user, 200 for an admin', a
   await user.dispose();
   await admin.dispose();
 });
+
+// ASVS 7.2.4: every sign-in issues a new session token and ends the one the browser had (fixation).
+test('signing in again replaces the previous session and revokes it', async ({ page, context, request }) => {
+  await signInToDashboard(page, DEMO, 'database');
+  const first = (await context.cookies()).find((cookie) => cookie.name === 'sot.session');
+  expect(first).toBeTruthy();
+  await signInToDashboard(page, DEMO, 'database');
+  const second = (await context.cookies()).find((cookie) => cookie.name === 'sot.session');
+  expect(second?.value).toBeTruthy();
+  expect(second?.value).not.toBe(first?.value);
+  await expectUnauthorized(await request.get('/api/me', { headers: { cookie: `sot.session=${first?.value}` } }));
+  expect((await request.get('/api/me', { headers: { cookie: `sot.session=${second?.value}` } })).status()).toBe(200);
+
+  // Switching strategy on sign-in leaves exactly one session cookie, of the new kind.
+  await signInToDashboard(page, DEMO, 'jwt');
+  const names = (await context.cookies()).map((cookie) => cookie.name).filter((name) => name.startsWith('sot.'));
+  expect(names).toEqual(['sot.jwt']);
+  await expectUnauthorized(await request.get('/api/me', { headers: { cookie: `sot.session=${second?.value}` } }));
+});

@@ -154,6 +154,19 @@ export async function deleteSession(token: string): Promise<boolean> {
   return count > 0;
 }
 
+/**
+ * The Prisma filter for sessions that still count: not revoked, before their
+ * absolute end, and (database sessions) not idle for too long.
+ */
+export function activeSessionWhere(now: Date) {
+  const idleSince = new Date(now.getTime() - env.SESSION_IDLE_TIMEOUT_SECONDS * 1000);
+  return {
+    revokedAt: null,
+    expires: { gt: now },
+    OR: [{ strategy: { not: "database" } }, { lastSeenAt: { gte: idleSince } }],
+  };
+}
+
 function isIdle(session: { strategy: string; lastSeenAt: Date }, now: Date): boolean {
   return session.strategy === "database" && now.getTime() - session.lastSeenAt.getTime() > env.SESSION_IDLE_TIMEOUT_SECONDS * 1000;
 }

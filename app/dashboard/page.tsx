@@ -1,10 +1,13 @@
 import type { Metadata } from "next";
 import { headers } from "next/headers";
+import Link from "next/link";
 import { redirect } from "next/navigation";
 import { signOutAction } from "@/app/actions/auth";
 import { DownstreamCall } from "@/app/components/downstream-call";
 import { ExpiresIn } from "@/app/components/expires-in";
 import { RevocationMeter } from "@/app/components/revocation-meter";
+import { isAdmin } from "@/lib/admin";
+import { auditEventsForUser } from "@/lib/audit";
 import { auth } from "@/lib/auth";
 import { env } from "@/lib/env";
 import { isHttps } from "@/lib/security";
@@ -19,10 +22,20 @@ export default async function DashboardPage() {
   if (!report) redirect("/login?callbackUrl=%2Fdashboard");
   const { strategy, evidence, cookieName, cookieBytes, checkMs, generatedAt } = report;
   const downstreamUrl = env.DOWNSTREAM_URL;
+  const [admin, activity] = await Promise.all([isAdmin(session.user.id), auditEventsForUser(session.user.id, 10)]);
 
   return (
     <>
       <h1>Dashboard</h1>
+      <nav aria-label="Account" className="card">
+        <Link href="/dashboard/sessions">Active sessions</Link> · <Link href="/dashboard/security">Security</Link>
+        {admin && (
+          <>
+            {" "}
+            · <Link href="/admin">Admin</Link>
+          </>
+        )}
+      </nav>
       <section className="card" aria-labelledby="who">
         <h2 id="who">Signed in</h2>
         <dl className="facts">
@@ -78,6 +91,23 @@ export default async function DashboardPage() {
           with the public keys from this app&apos;s JWKS, and answers cross-origin requests from this app only.
         </p>
         <DownstreamCall downstreamUrl={downstreamUrl} />
+      </section>
+
+      <section className="card" aria-labelledby="activity">
+        <h2 id="activity">Recent activity</h2>
+        {activity.length === 0 ? (
+          <p>No recorded activity yet.</p>
+        ) : (
+          <ul data-testid="recent-activity">
+            {activity.map((event) => (
+              <li key={event.id}>
+                <time dateTime={event.createdAt.toISOString()}>{event.createdAt.toISOString().slice(0, 19).replace("T", " ")} UTC</time>{" "}
+                <code>{event.event}</code>
+                {event.ip ? ` from ${event.ip}` : ""}
+              </li>
+            ))}
+          </ul>
+        )}
       </section>
 
       <form action={signOutAction}>

@@ -1,0 +1,98 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { changePassword, isPlausibleId, revokeOtherSessions, revokeOwnSession } from "@/lib/account";
+import { auth, endBrowserSessions } from "@/lib/auth";
+import { log } from "@/lib/log";
+import { clientContext } from "@/lib/security";
+
+/** Result of a session action, for useActionState. */
+export interface SessionActionState {
+  error?: string;
+  message?: string;
+}
+
+export type PasswordField = "currentPassword" | "newPassword";
+
+export interface PasswordFormState {
+  error?: string;
+  fieldErrors?: Partial<Record<PasswordField, string>>;
+  message?: string;
+}
+
+const NOT_REVOKED = "That session could not be revoked.";
+const UNAVAILABLE = "Something went wrong. Please try again.";
+
+function text(formData: FormData, name: string): string {
+  const value = formData.get(name);
+  return typeof value === "string" ? value : "";
+}
+
+/** Revokes one of the signed-in user's own sessions; revoking the current one signs this browser out. */
+export async function revokeSessionAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
+  const session = await auth();
+  if (!session) redirect("/login?callbackUrl=%2Fdashboard%2Fsessions");
+  const sessionId = text(formData, "sessionId");
+  if (!isPlausibleId(sessionId)) return { error: NOT_REVOKED };
+  const context = clientContext(await headers());
+  let revoked: boolean;
+  try {
+    revoked = await revokeOwnSession(session.user.id, sessionId, context);
+  } catch (error) {
+    log.error("session.revoke_failed", { error });
+    return { error: UNAVAILABLE };
+  }
+  if (!revoked) return { error: NOT_REVOKED };
+  if (sessionId === session.sessionId) {
+    // This browser's own session: delete its cookie too, and leave.
+    await endBrowserSessions();
+    redirect("/login?signedOut=revoked");
+  }
+  revalidatePath("/dashboard/sessions");
+  return { message: "Session revoked." };
+}
+
+/** Revokes every other session and token family of the signed-in user. */
+export async function revokeOtherSessionsAction(_previous: SessionActionState): Promise<SessionActionState> {
+  const session = await auth();
+  if (!session) redirect("/login?callbackUrl=%2Fdashboard%2Fsessions");
+  if (!session.sessionId) return { error: UNAVAILABLE };
+  try {
+    const count = await revokeOtherSessions(session.user.id, session.sessionId, {
+      reason: "signed_out_elsewhere",
+      by: "user",
+      context: clientContext(await headers()),
+    });
+    revalidatePath("/dashboard/sessions");
+    return { message: count === 1 ? "Signed out 1 other session." : `Signed out ${count} other sessions.` };
+  } catch (error) {
+    log.error("session.revoke_others_failed", { error });
+    return { error: UNAVAILABLE };
+  }
+}
+
+export async function changePasswordAction(_previous: PasswordFormState, formData: FormData): Promise<PasswordFormState> {
+  const session = await auth();
+  if (!session) redirect("/login?callbackUrl=%2Fdashboard%2Fsecurity");
+  try {
+    const result = await changePassword({
+      userId: session.user.id,
+      currentSessionId: session.sessionId,
+      currentPassword: text(formData, "currentPassword"),
+      newPassword: text(formData, "newPassword"),
+      context: clientContext(await headers()),
+    });
+    if (!result.ok) return { error: result.message, fieldErrors: { [result.field]: result.message } };
+    revalidatePath("/dashboard/sessions");
+    const others =
+      result.revokedSessions === 0
+        ? "No other session was signed in."
+        : `${result.revokedSessions} other ${result.revokedSessions === 1 ? "session was" : "sessions were"} signed out.`;
+    return { message: `Password changed. ${others}` };
+  } catch (error) {
+    log.error("password.change_failed", { error });
+    return { error: UNAVAILABLE };
+  }
+}

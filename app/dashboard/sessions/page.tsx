@@ -1,0 +1,107 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { redirect } from "next/navigation";
+import { revokeOtherSessionsAction, revokeSessionAction } from "@/app/actions/account";
+import { RevokeButton, SignOutOthersButton } from "@/app/components/session-controls";
+import styles from "@/app/components/account.module.css";
+import { activeSessionsForUser } from "@/lib/account";
+import { auth } from "@/lib/auth";
+import { env } from "@/lib/env";
+
+export const metadata: Metadata = { title: "Active sessions · Session or Token" };
+
+const KIND: Record<string, string> = {
+  database: "Database session",
+  jwt: "JWT (browser)",
+  api: "API tokens",
+};
+
+/** "2030-01-01 12:34 UTC": the same on server and client, no locale guessing. */
+function when(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+export default async function SessionsPage() {
+  const session = await auth();
+  if (!session) redirect("/login?callbackUrl=%2Fdashboard%2Fsessions");
+  const sessions = await activeSessionsForUser(session.user.id, session.sessionId);
+  const others = sessions.filter((row) => !row.current).length;
+
+  return (
+    <>
+      <p>
+        <Link href="/dashboard">← Dashboard</Link>
+      </p>
+      <h1>Active sessions</h1>
+      <p>
+        Every place your account is signed in: browsers with a database session or a JWT, and API clients holding tokens.
+        Revoking one signs it out on its next request
+        {env.REVOCATION_MODE === "stateless" ? " (a JWT or access token only once it expires: this server runs stateless)" : ""}.
+      </p>
+      <section className="card" aria-labelledby="sessions-heading">
+        <h2 id="sessions-heading">
+          {sessions.length === 1 ? "1 active session" : `${sessions.length} active sessions`}
+        </h2>
+        <div className={styles.tableScroll}>
+          <table className={styles.table} aria-labelledby="sessions-heading" data-testid="sessions-table">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Device</th>
+                <th scope="col">IP</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span className={styles.visuallyHidden}>Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {sessions.map((row, index) => (
+                <tr key={row.id} data-session-id={row.id} data-strategy={row.strategy} aria-current={row.current ? "true" : undefined}>
+                  <td>{index + 1}</td>
+                  <td>
+                    {KIND[row.strategy] ?? row.strategy} <code>{row.strategy}</code>
+                    {row.current && (
+                      <>
+                        {" "}
+                        <strong className={styles.badge}>This device</strong>
+                      </>
+                    )}
+                  </td>
+                  <td title={row.userAgent ?? undefined}>{row.device}</td>
+                  <td>{row.ip ?? "—"}</td>
+                  <td>
+                    <time dateTime={row.createdAt.toISOString()}>{when(row.createdAt)}</time>
+                  </td>
+                  <td>
+                    <time dateTime={row.lastSeenAt.toISOString()}>{when(row.lastSeenAt)}</time>
+                  </td>
+                  <td>
+                    <time dateTime={row.expires.toISOString()}>{when(row.expires)}</time>
+                  </td>
+                  <td>
+                    <RevokeButton
+                      action={revokeSessionAction}
+                      field="sessionId"
+                      value={row.id}
+                      label={`Revoke session ${index + 1}: ${row.device}, ${row.strategy}${row.current ? " (this device, signs you out)" : ""}`}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <p>
+          {others === 0
+            ? "No other session is signed in."
+            : "Sign out every other browser and API client of your account; this one stays signed in."}
+        </p>
+        <SignOutOthersButton action={revokeOtherSessionsAction} />
+      </section>
+    </>
+  );
+}
