@@ -41,13 +41,19 @@ export interface ClientContext {
 
 type HeaderSource = { get(name: string): string | null };
 
-/** User agent and client address of a request, trimmed to sane lengths. */
+/**
+ * User agent and client address of a request, trimmed to sane lengths.
+ *
+ * The address comes only from `x-sot-client-ip`, which the production server
+ * (server.mjs) sets on every request from the socket — or, with
+ * TRUSTED_PROXY_HOPS, from the trusted part of X-Forwarded-For — after
+ * discarding any value the client sent. X-Forwarded-For itself is never read
+ * here: a client can write anything into it. Without that server (`next dev`)
+ * the address is unknown: null.
+ */
 export function clientContext(headers: HeaderSource): ClientContext {
   const userAgent = headers.get("user-agent")?.slice(0, 512) ?? null;
-  // `next start` sets x-forwarded-for from the socket; behind a reverse proxy the
-  // left-most entry is what that proxy saw.
-  const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  const ip = (forwarded || headers.get("x-real-ip") || null)?.slice(0, 64) ?? null;
+  const ip = headers.get("x-sot-client-ip")?.trim().slice(0, 64) || null;
   return { userAgent, ip };
 }
 

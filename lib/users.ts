@@ -1,8 +1,10 @@
 import "server-only";
 import { z } from "zod";
+import { audit } from "./audit";
 import { db, isUniqueViolation } from "./db";
 import { log } from "./log";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, hashPassword, verifyAgainstDummy, verifyPassword } from "./password";
+import type { ClientContext } from "./security";
 
 export const EmailSchema = z
   .string()
@@ -61,18 +63,35 @@ export const CredentialsSchema = z.object({
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 });
 
+/** Where a password check comes from, for the audit log. */
+export interface SignInAttemptInfo {
+  /** form: the sign-in page; http: POST /api/auth/callback/credentials; token: POST /api/token; register: sign-in right after registration. */
+  via: "form" | "http" | "token" | "register";
+  context?: ClientContext;
+}
+
 /**
  * The user these credentials prove, or null. An unknown email and a wrong
  * password take the same path and the same time (a dummy hash is checked), so
  * neither the answer nor its timing tells which accounts exist.
  */
-export async function authenticateUser(email: string, password: string): Promise<UserRecord | null> {
+export async function authenticateUser(email: string, password: string, attempt: SignInAttemptInfo = { via: "form" }): Promise<UserRecord | null> {
   const user = await findUserByEmail(email);
   const valid = user?.passwordHash ? await verifyPassword(user.passwordHash, password) : await verifyAgainstDummy(password);
   if (!user || !valid) {
-    log.info("signin.failed", { reason: user ? "bad_password" : "unknown_email" });
+    const reason = user ? "bad_password" : "unknown_email";
+    log.info("signin.failed", { reason, via: attempt.via });
+    // Both outcomes write one audit row: same work, same time. An unknown
+    // account is recorded by the email it named, a known one by its id.
+    await audit("signin.failed", {
+      userId: user?.id ?? null,
+      email: user ? null : email,
+      context: attempt.context,
+      detail: { reason, method: "password", via: attempt.via },
+    });
     return null;
   }
+  await audit("signin.succeeded", { userId: user.id, context: attempt.context, detail: { method: "password", via: attempt.via } });
   return user;
 }
 

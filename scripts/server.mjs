@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Start a production `next start` server on a free loopback port, wait until it
+// Start the production server (server.mjs at the repository root: `next start`
+// plus the client-address header) on a free loopback port, wait until it
 // answers HTTP, and stop it again (the whole process group). Also starts the
 // example downstream service (examples/downstream/server.mjs) the same way.
 //
@@ -22,7 +23,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+/** The production server entry (see its header): Next.js plus the client-address header. */
+const SERVER_ENTRY = 'server.mjs';
 export const DOWNSTREAM_SCRIPT = path.join(ROOT, 'examples', 'downstream', 'server.mjs');
 
 /** Servers started by this process that have not been stopped yet. */
@@ -92,7 +94,7 @@ class Tail {
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Start `next start` and resolve once it answers HTTP.
+ * Start the production server (server.mjs) and resolve once it answers HTTP.
  *
  * @param {object} [options]
  * @param {Record<string, string | undefined>} [options.env] extra environment (merged over process.env)
@@ -134,7 +136,7 @@ async function startOnce(options) {
   const env = { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
 
-  const child = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', host], {
+  const child = spawn(process.execPath, [path.join(cwd, SERVER_ENTRY), '-p', String(port), '-H', host], {
     cwd,
     env,
     detached: true, // own process group, so stop() reaches every worker it forks
@@ -149,7 +151,7 @@ async function startOnce(options) {
   for (;;) {
     if (!server.running) {
       await server.stop();
-      throw new Error(`next start exited before it answered (${describeExit(server.exitInfo)}):\n${server.output()}`);
+      throw new Error(`the server exited before it answered (${describeExit(server.exitInfo)}):\n${server.output()}`);
     }
     try {
       await fetch(url + readyPath, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
@@ -159,7 +161,7 @@ async function startOnce(options) {
     }
     if (Date.now() > deadline) {
       await server.stop();
-      throw new Error(`next start did not answer on ${url} within ${timeoutMs} ms:\n${server.output()}`);
+      throw new Error(`the server did not answer on ${url} within ${timeoutMs} ms:\n${server.output()}`);
     }
     await Promise.race([delay(250), server.exited]);
   }

@@ -308,6 +308,13 @@ async function runE2E(label, makeDatabase) {
       DATABASE_URL: databaseUrl,
       KEYS_FILE: path.join(dir, 'keys.json'),
       NEXT_TELEMETRY_DISABLED: '1',
+      // Every spec signs in from 127.0.0.1: per-address limits high enough for the
+      // whole suite (e2e/brute-force.spec.ts reaches them from another loopback
+      // address). The per-account limit keeps its default.
+      RATE_LIMIT_SIGNIN_PER_IP: '500',
+      RATE_LIMIT_TOKEN_PER_IP: '500',
+      RATE_LIMIT_REGISTER_PER_IP: '500',
+      RATE_LIMIT_REFRESH_PER_IP: '500',
     };
     console.log(`database: ${databaseUrl}\nkeys file: ${env.KEYS_FILE}`);
 

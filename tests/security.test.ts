@@ -46,11 +46,18 @@ test("hashToken is SHA-256 base64url and differs from the token", () => {
   assert.equal(hashToken(token), hash);
 });
 
-test("client context is trimmed and takes the first forwarded address", () => {
-  const headers = new Headers({ "user-agent": "x".repeat(2000), "x-forwarded-for": "203.0.113.7, 10.0.0.1" });
+// ASVS 15.3.4 / 6.3.1: the client address comes from the edge (server.mjs), never from a client-sent header.
+test("client context is trimmed, takes the address server.mjs set, and ignores X-Forwarded-For", () => {
+  const headers = new Headers({
+    "user-agent": "x".repeat(2000),
+    "x-sot-client-ip": "198.51.100.4",
+    "x-forwarded-for": "203.0.113.7, 10.0.0.1",
+    "x-real-ip": "203.0.113.8",
+  });
   const context = clientContext(headers);
   assert.equal(context.userAgent?.length, 512);
-  assert.equal(context.ip, "203.0.113.7");
+  assert.equal(context.ip, "198.51.100.4");
+  assert.equal(clientContext(new Headers({ "x-forwarded-for": "203.0.113.7" })).ip, null, "no edge address: unknown, not the spoofable header");
 });
 
 test("same-origin check: cross-site and Origin: null are refused, same-origin and non-browser clients pass", () => {

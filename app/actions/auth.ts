@@ -1,10 +1,13 @@
 "use server";
 
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { signIn, signOut } from "@/lib/auth";
+import { audit } from "@/lib/audit";
 import { log } from "@/lib/log";
-import { safeCallbackPath } from "@/lib/security";
+import { limitByIp, tooManyAttemptsMessage } from "@/lib/rate-limit";
+import { clientContext, safeCallbackPath } from "@/lib/security";
 import { strategyNames } from "@/lib/strategies";
 import { DuplicateEmailError, RegistrationSchema, createUser } from "@/lib/users";
 
@@ -40,7 +43,8 @@ export async function signInAction(_previous: FormState, formData: FormData): Pr
     log.error("signin.error", { error });
     return { error: UNAVAILABLE, values };
   }
-  if (!result.ok) return { error: INVALID_CREDENTIALS, values };
+  // Over a limit: how long to wait, the same for known and unknown emails.
+  if (!result.ok) return { error: result.blocked ? tooManyAttemptsMessage(result.blocked) : INVALID_CREDENTIALS, values };
   redirect(safeCallbackPath(text(formData, "callbackUrl")));
 }
 
@@ -57,9 +61,15 @@ export async function registerAction(_previous: FormState, formData: FormData): 
     if (!strategy.success) fieldErrors.strategy = "Choose a session strategy.";
     return { error: "Please correct the highlighted fields.", fieldErrors, values };
   }
+  // Every well-formed registration counts against the client's address, taken or not.
+  const context = clientContext(await headers());
+  const blocked = await limitByIp("register", context);
+  if (blocked) return { error: tooManyAttemptsMessage(blocked), values };
   try {
-    await createUser(registration.data);
-    const result = await signIn({ email: registration.data.email, password: registration.data.password, strategy: strategy.data });
+    const user = await createUser(registration.data);
+    await audit("register", { userId: user.id, context });
+    const credentials = { email: registration.data.email, password: registration.data.password, strategy: strategy.data };
+    const result = await signIn(credentials, { afterRegistration: true });
     if (!result.ok) return { error: UNAVAILABLE, values };
   } catch (error) {
     if (error instanceof DuplicateEmailError) {

@@ -2,7 +2,6 @@ import type { Metadata } from "next";
 import { headers } from "next/headers";
 import Link from "next/link";
 import { redirect } from "next/navigation";
-import { signOutAction } from "@/app/actions/auth";
 import { DownstreamCall } from "@/app/components/downstream-call";
 import { ExpiresIn } from "@/app/components/expires-in";
 import { RevocationMeter } from "@/app/components/revocation-meter";
@@ -110,9 +109,6 @@ export default async function DashboardPage() {
         )}
       </section>
 
-      <form action={signOutAction}>
-        <button type="submit">Sign out</button>
-      </form>
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { auth } from "@/lib/auth";
-import { errorResponse, privateJson, readJsonBody, unauthorizedResponse } from "@/lib/http";
+import { errorResponse, failClosed, privateJson, readJsonBody, unauthorizedResponse } from "@/lib/http";
+import { beginPasswordAttempt, isBlocked, limitByIp, tooManyRequests } from "@/lib/rate-limit";
 import { clientContext, isSameOriginRequest } from "@/lib/security";
 import { issueTokenPair } from "@/lib/token-families";
 import { CredentialsSchema, authenticateUser } from "@/lib/users";
@@ -9,7 +10,7 @@ import { CredentialsSchema, authenticateUser } from "@/lib/users";
  * token. With no body, a signed-in browser (same origin only) exchanges its
  * session for tokens, e.g. to call another service with `Authorization: Bearer`.
  */
-export async function POST(request: Request) {
+export const POST = failClosed(async (request: Request) => {
   const body = await readJsonBody(request);
   const context = clientContext(request.headers);
 
@@ -20,13 +21,20 @@ export async function POST(request: Request) {
     return privateJson(await issueTokenPair(session.user, context));
   }
 
-  if (body.status !== "ok") return errorResponse(400, "invalid_request");
-  const input = CredentialsSchema.safeParse(body.value);
-  if (!input.success) return errorResponse(400, "invalid_request");
-  const user = await authenticateUser(input.data.email, input.data.password);
+  // A password grant. Every one counts against the client's address, malformed
+  // ones too; well-formed ones also against the account (given back on success).
+  const input = body.status === "ok" ? CredentialsSchema.safeParse(body.value) : null;
+  if (!input?.success) {
+    const blocked = await limitByIp("token", context);
+    return blocked ? tooManyRequests(blocked) : errorResponse(400, "invalid_request");
+  }
+  const attempt = await beginPasswordAttempt("token", input.data.email, context);
+  if (isBlocked(attempt)) return tooManyRequests(attempt);
+  const user = await authenticateUser(input.data.email, input.data.password, { via: "token", context });
   if (!user) return errorResponse(401, "invalid_grant");
+  await attempt.succeeded();
   return privateJson(await issueTokenPair(user, context));
-}
+});
 
 function isEmptyObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
