@@ -22,8 +22,10 @@ export default defineConfig({
   forbidOnly: true,
   retries: 0,
   workers: 2,
-  timeout: 30_000,
-  expect: { timeout: 10_000 },
+  // Flows that hash several argon2id passwords (OWASP cost) and drive two browsers
+  // run for tens of seconds on 2 shared cores, more so against PostgreSQL.
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
   reporter: jsonReport ? [['list'], ['json', { outputFile: jsonReport }]] : [['list']],
   use: {
     baseURL,

@@ -113,7 +113,9 @@ const authConfig = async (): Promise<NextAuthConfig> => ({
   logger: {
     error(error) {
       if (error instanceof CredentialsSignin) return;
-      log.error("authjs.error", { name: error.name, message: error.message });
+      // Bad client input (a missing CSRF token, a malformed request) is the client's problem, not ours.
+      const clientError = error instanceof AuthError && ["MissingCSRF", "InvalidCheck", "UnknownAction"].includes(error.type);
+      (clientError ? log.warn : log.error)("authjs.error", { type: error instanceof AuthError ? error.type : error.name, message: error.message });
     },
     warn(code) {
       log.warn("authjs.warning", { code });

@@ -1,5 +1,6 @@
 "use server";
 
+import { formText } from "@/lib/form-data";
 import { revalidatePath } from "next/cache";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
@@ -25,16 +26,11 @@ export interface PasswordFormState {
 const NOT_REVOKED = "That session could not be revoked.";
 const UNAVAILABLE = "Something went wrong. Please try again.";
 
-function text(formData: FormData, name: string): string {
-  const value = formData.get(name);
-  return typeof value === "string" ? value : "";
-}
-
 /** Revokes one of the signed-in user's own sessions; revoking the current one signs this browser out. */
 export async function revokeSessionAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
   const session = await auth();
   if (!session) redirect("/login?callbackUrl=%2Fdashboard%2Fsessions");
-  const sessionId = text(formData, "sessionId");
+  const sessionId = formText(formData, "sessionId");
   if (!isPlausibleId(sessionId)) return { error: NOT_REVOKED };
   const context = clientContext(await headers());
   let revoked: boolean;
@@ -80,8 +76,8 @@ export async function changePasswordAction(_previous: PasswordFormState, formDat
     const result = await changePassword({
       userId: session.user.id,
       currentSessionId: session.sessionId,
-      currentPassword: text(formData, "currentPassword"),
-      newPassword: text(formData, "newPassword"),
+      currentPassword: formText(formData, "currentPassword"),
+      newPassword: formText(formData, "newPassword"),
       context: clientContext(await headers()),
     });
     if (!result.ok) return { error: result.message, fieldErrors: { [result.field]: result.message } };

@@ -1,5 +1,6 @@
 "use server";
 
+import { formText } from "@/lib/form-data";
 import { revalidatePath } from "next/cache";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
@@ -18,15 +19,10 @@ import { clientContext } from "@/lib/security";
 
 const NOT_ALLOWED = "That could not be done.";
 
-function text(formData: FormData, name: string): string {
-  const value = formData.get(name);
-  return typeof value === "string" ? value : "";
-}
-
 export async function adminRevokeSessionAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
   const session = await auth();
   if (!session) return { error: NOT_ALLOWED };
-  const sessionId = text(formData, "sessionId");
+  const sessionId = formText(formData, "sessionId");
   let result;
   try {
     result = await adminRevokeSession(session.user.id, sessionId, clientContext(await headers()));
@@ -46,7 +42,7 @@ export async function adminRevokeSessionAction(_previous: SessionActionState, fo
 export async function adminRevokeUserSessionsAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
   const session = await auth();
   if (!session) return { error: NOT_ALLOWED };
-  const userId = text(formData, "userId");
+  const userId = formText(formData, "userId");
   let count;
   try {
     count = await adminRevokeAllSessionsOfUser(session.user.id, userId, clientContext(await headers()));

@@ -1,5 +1,6 @@
 "use server";
 
+import { formText } from "@/lib/form-data";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
@@ -26,31 +27,26 @@ const UNAVAILABLE = "Something went wrong. Please try again.";
 
 const StrategyField = z.enum(strategyNames, { message: "Choose a session strategy." });
 
-function text(formData: FormData, name: string): string {
-  const value = formData.get(name);
-  return typeof value === "string" ? value : "";
-}
-
 export async function signInAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const email = text(formData, "email");
-  const strategy = text(formData, "strategy");
+  const email = formText(formData, "email");
+  const strategy = formText(formData, "strategy");
   const values = { email, strategy };
   let result;
   try {
     // Every failure, malformed input included, gets the one message: it says nothing about which part was wrong.
-    result = await signIn({ email, password: text(formData, "password"), strategy });
+    result = await signIn({ email, password: formText(formData, "password"), strategy });
   } catch (error) {
     log.error("signin.error", { error });
     return { error: UNAVAILABLE, values };
   }
   // Over a limit: how long to wait, the same for known and unknown emails.
   if (!result.ok) return { error: result.blocked ? tooManyAttemptsMessage(result.blocked) : INVALID_CREDENTIALS, values };
-  redirect(safeCallbackPath(text(formData, "callbackUrl")));
+  redirect(safeCallbackPath(formText(formData, "callbackUrl")));
 }
 
 export async function registerAction(_previous: FormState, formData: FormData): Promise<FormState> {
-  const values = { name: text(formData, "name"), email: text(formData, "email"), strategy: text(formData, "strategy") };
-  const registration = RegistrationSchema.safeParse({ ...values, password: text(formData, "password") });
+  const values = { name: formText(formData, "name"), email: formText(formData, "email"), strategy: formText(formData, "strategy") };
+  const registration = RegistrationSchema.safeParse({ ...values, password: formText(formData, "password") });
   const strategy = StrategyField.safeParse(values.strategy);
   if (!registration.success || !strategy.success) {
     const fieldErrors: FormState["fieldErrors"] = {};

@@ -2,16 +2,13 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { adminRevokeSessionAction, adminRevokeUserSessionsAction } from "@/app/actions/admin";
 import styles from "@/app/components/account.module.css";
+import { SessionCells, UtcTime } from "@/app/components/session-cells";
 import { RevokeButton } from "@/app/components/session-controls";
 import { activeSessionsForAdmin, auditLogForAdmin, usersForAdmin } from "@/lib/admin";
 import { requireAdmin } from "./access";
 import { ForbiddenNotice } from "./forbidden-notice";
 
 export const metadata: Metadata = { title: "Admin · Session or Token", robots: { index: false } };
-
-function when(date: Date): string {
-  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
-}
 
 /** The audit detail as "key=value" pairs (it never holds secrets). */
 function detailText(detail: string | null): string {
@@ -102,23 +99,14 @@ export default async function AdminPage() {
                 <tr key={row.id} data-session-id={row.id} data-strategy={row.strategy}>
                   <td>{index + 1}</td>
                   <td>{row.email}</td>
-                  <td>
-                    <code>{row.strategy}</code>
-                    {row.id === admin.sessionId && (
-                      <>
-                        {" "}
-                        <strong className={styles.badge}>This device</strong>
-                      </>
-                    )}
-                  </td>
-                  <td>{row.device}</td>
-                  <td>{row.ip ?? "—"}</td>
-                  <td>
-                    <time dateTime={row.createdAt.toISOString()}>{when(row.createdAt)}</time>
-                  </td>
-                  <td>
-                    <time dateTime={row.lastSeenAt.toISOString()}>{when(row.lastSeenAt)}</time>
-                  </td>
+                  <SessionCells
+                    strategy={row.strategy}
+                    current={row.id === admin.sessionId}
+                    device={row.device}
+                    ip={row.ip}
+                    createdAt={row.createdAt}
+                    lastSeenAt={row.lastSeenAt}
+                  />
                   <td>
                     <RevokeButton
                       action={adminRevokeSessionAction}
@@ -152,7 +140,7 @@ export default async function AdminPage() {
               {events.map((event) => (
                 <tr key={event.id}>
                   <td>
-                    <time dateTime={event.createdAt.toISOString()}>{when(event.createdAt)}</time>
+                    <UtcTime date={event.createdAt} />
                   </td>
                   <td>
                     <code>{event.event}</code>

@@ -5,6 +5,7 @@ import { redirect } from "next/navigation";
 import { DownstreamCall } from "@/app/components/downstream-call";
 import { ExpiresIn } from "@/app/components/expires-in";
 import { RevocationMeter } from "@/app/components/revocation-meter";
+import { UtcTime } from "@/app/components/session-cells";
 import { isAdmin } from "@/lib/admin";
 import { auditEventsForUser } from "@/lib/audit";
 import { auth } from "@/lib/auth";
@@ -100,7 +101,7 @@ export default async function DashboardPage() {
           <ul data-testid="recent-activity">
             {activity.map((event) => (
               <li key={event.id}>
-                <time dateTime={event.createdAt.toISOString()}>{event.createdAt.toISOString().slice(0, 19).replace("T", " ")} UTC</time>{" "}
+                <UtcTime date={event.createdAt} />{" "}
                 <code>{event.event}</code>
                 {event.ip ? ` from ${event.ip}` : ""}
               </li>

@@ -92,7 +92,7 @@ export const jwtStrategy: SessionStrategy<"jwt"> = {
       ],
       notes: [
         "The cookie carries the claims themselves, signed with the server's Ed25519 key.",
-        "Checking the signature needs only the public key: any service holding it can do it, with no database.",
+        "Checking the signature needs only the public key and no database, so other services can do it too.",
         revocationSummary(),
       ],
     };

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { redirect } from "next/navigation";
 import { revokeOtherSessionsAction, revokeSessionAction } from "@/app/actions/account";
+import { SessionCells, UtcTime } from "@/app/components/session-cells";
 import { RevokeButton, SignOutOthersButton } from "@/app/components/session-controls";
 import styles from "@/app/components/account.module.css";
 import { activeSessionsForUser } from "@/lib/account";
@@ -9,17 +10,6 @@ import { auth } from "@/lib/auth";
 import { env } from "@/lib/env";
 
 export const metadata: Metadata = { title: "Active sessions · Session or Token" };
-
-const KIND: Record<string, string> = {
-  database: "Database session",
-  jwt: "JWT (browser)",
-  api: "API tokens",
-};
-
-/** "2030-01-01 12:34 UTC": the same on server and client, no locale guessing. */
-function when(date: Date): string {
-  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
 
 export default async function SessionsPage() {
   const session = await auth();
@@ -62,25 +52,17 @@ export default async function SessionsPage() {
               {sessions.map((row, index) => (
                 <tr key={row.id} data-session-id={row.id} data-strategy={row.strategy} aria-current={row.current ? "true" : undefined}>
                   <td>{index + 1}</td>
+                  <SessionCells
+                    strategy={row.strategy}
+                    current={row.current}
+                    device={row.device}
+                    userAgent={row.userAgent}
+                    ip={row.ip}
+                    createdAt={row.createdAt}
+                    lastSeenAt={row.lastSeenAt}
+                  />
                   <td>
-                    {KIND[row.strategy] ?? row.strategy} <code>{row.strategy}</code>
-                    {row.current && (
-                      <>
-                        {" "}
-                        <strong className={styles.badge}>This device</strong>
-                      </>
-                    )}
-                  </td>
-                  <td title={row.userAgent ?? undefined}>{row.device}</td>
-                  <td>{row.ip ?? "—"}</td>
-                  <td>
-                    <time dateTime={row.createdAt.toISOString()}>{when(row.createdAt)}</time>
-                  </td>
-                  <td>
-                    <time dateTime={row.lastSeenAt.toISOString()}>{when(row.lastSeenAt)}</time>
-                  </td>
-                  <td>
-                    <time dateTime={row.expires.toISOString()}>{when(row.expires)}</time>
+                    <UtcTime date={row.expires} />
                   </td>
                   <td>
                     <RevokeButton
