@@ -25,6 +25,7 @@ test("the JWKS publishes public parts only", async () => {
   }
 });
 
+// ASVS 5.0 11.2.2 / 13.3.4: keys can be replaced and rotated without breaking tokens in flight.
 test("rotation across a restart: new tokens use the new key, old tokens verify until the old key retires", async () => {
   const before = await signAccessToken(user, "sid-k");
   const oldKid = kidOf(before.token);
@@ -62,6 +63,7 @@ test("a rotated key is published at once but signs only after the JWKS cache lif
   assert.equal(ring.signingKey(new Date(Date.parse(added.activatesAt ?? "") + 1000)).kid, added.kid, "and the new one after activation");
 });
 
+// ASVS 5.0 13.3.1: secrets live outside the source; a missing or invalid key set stops start-up.
 test("a missing or broken key file is a clear configuration error", () => {
   assert.throws(() => readKeyFile("/nonexistent/keys.json"), (error: unknown) => error instanceof ConfigurationError && /keys:init/.test(error.message));
   assert.throws(() => readKeyFile(import.meta.filename), (error: unknown) => error instanceof ConfigurationError && /not valid JSON/.test(error.message));

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "../lib/password";
 
+// ASVS 5.0 11.4.2: passwords stored with an approved, slow key-derivation function at current parameters.
 test("hashes with argon2id at the OWASP minimum cost (m=19456 KiB, t=2, p=1)", async () => {
   const stored = await hashPassword("correct horse battery staple");
   assert.match(stored, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);

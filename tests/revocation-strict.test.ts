@@ -7,6 +7,7 @@ import { jwtStrategy } from "../lib/strategies/jwt";
 
 const context = { userAgent: "node-test", ip: "127.0.0.1" };
 
+// ASVS 5.0 7.4.1: a signed-out JWT session cannot be used again (the sid record acts as the revocation list).
 test("strict (default): a browser JWT is tied to a session record and refused right after sign-out", async () => {
   const user = await db().user.create({ data: { email: `strict-${crypto.randomUUID()}@example.com`, name: "Strict" } });
   const issued = await jwtStrategy.issue({ ...user, role: "user" }, context);

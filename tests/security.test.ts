@@ -8,6 +8,7 @@ test("callbackUrl: same-origin paths are kept", () => {
   assert.equal(safeCallbackPath("/dashboard/x?tab=1#top"), "/dashboard/x?tab=1#top");
 });
 
+// Open-redirect protection: after sign-in, redirects stay on this origin.
 test("callbackUrl: anything that could leave the origin lands on the dashboard", () => {
   for (const hostile of [
     "https://evil.example/",

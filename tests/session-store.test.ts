@@ -14,6 +14,7 @@ async function newUser() {
   return db().user.create({ data: { email, name: "Test", passwordHash: await hashPassword("a long password 1") } });
 }
 
+// ASVS 5.0 7.2.3: session tokens are CSPRNG values of at least 128 bits (here 256); only their hash is stored.
 test("a new session is stored as a SHA-256 hash of the token, never the token itself", async () => {
   const user = await newUser();
   const { token, session } = await createSession(user.id, context);
@@ -40,6 +41,7 @@ test("an unknown token finds nothing", async () => {
   assert.equal(await findSession("A".repeat(43)), null);
 });
 
+// ASVS 5.0 7.4.1: an expired session cannot be used again.
 test("an expired session is rejected and its row removed", async () => {
   const user = await newUser();
   const { token, session } = await createSession(user.id, context);
@@ -48,6 +50,7 @@ test("an expired session is rejected and its row removed", async () => {
   assert.equal(await db().session.count({ where: { id: session.id } }), 0);
 });
 
+// ASVS 5.0 7.4.1: after sign-out the backend session is gone and the token is refused.
 test("delete removes the row, and the token is refused afterwards", async () => {
   const user = await newUser();
   const { token } = await createSession(user.id, context);

@@ -32,6 +32,7 @@ test("a pair: short-lived access token, opaque refresh token stored only as a ha
   assert.equal((await bearer(pair.access_token))?.user.id, user.id);
 });
 
+// ASVS 5.0 10.4.5: a used refresh token is invalidated by rotation.
 test("refresh returns a new pair and spends the old refresh token", async () => {
   const user = await newUser();
   const first = await issueTokenPair(user, context);
@@ -44,6 +45,7 @@ test("refresh returns a new pair and spends the old refresh token", async () => 
   assert.ok(spent?.usedAt, "the old refresh token is marked used");
 });
 
+// ASVS 5.0 10.4.5: reuse of a rotated refresh token revokes every token of that authorization.
 // RFC 9700 §4.14.2: refresh token reuse revokes the whole family.
 test("reuse after the grace window answers reused and revokes the whole family", async () => {
   const user = await newUser();
@@ -95,6 +97,7 @@ test("a retry within the grace window after the successor was used is reuse", as
   assert.deepEqual(await refreshTokenPair(first.refresh_token, new Date(start.getTime() + 1000)), { ok: false, reason: "reused" });
 });
 
+// ASVS 5.0 10.4.8: refresh tokens expire absolutely, however often they slide.
 test("a family has an absolute lifetime: no refresh past it", async () => {
   const user = await newUser();
   const start = new Date();
@@ -111,6 +114,7 @@ test("token kinds never cross: an access token is not a refresh token and vice v
   assert.deepEqual(await refreshTokenPair("A".repeat(43)), { ok: false, reason: "unknown" });
 });
 
+// ASVS 5.0 7.4.1: revoked self-contained tokens are refused (strict mode keeps the revocation list: the sid row).
 test("revoking by refresh token or by access token ends the family (strict mode: at once)", async () => {
   const user = await newUser();
   const byRefresh = await issueTokenPair(user, context);

@@ -65,6 +65,7 @@ test("the control case: a hand-signed token with valid claims verifies", async (
   assert.ok(await verifyBrowserJwt(await signWithServerKey(validClaims())));
 });
 
+// ASVS 5.0 9.1.1: the signature is verified before any claim is trusted.
 test("a tampered payload is rejected", async () => {
   const { token } = await signBrowserJwt(user, sid, inAnHour());
   const [header, , signature] = token.split(".");
@@ -78,6 +79,7 @@ test("a tampered signature is rejected", async () => {
   assert.equal(await verifyBrowserJwt(flipped), null);
 });
 
+// ASVS 5.0 9.2.1: exp and nbf are enforced.
 test("an expired token is rejected", async () => {
   assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ iat: now() - 7200, exp: now() - 60 }))), null);
 });
@@ -86,11 +88,13 @@ test("a token not valid yet (nbf in the future) is rejected", async () => {
   assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ nbf: now() + 3600 }))), null);
 });
 
+// ASVS 5.0 9.2.3: the audience (and issuer) must be ours.
 test("wrong audience and wrong issuer are rejected", async () => {
   assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ aud: "someone-else" }))), null);
   assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ iss: "https://evil.example" }))), null);
 });
 
+// ASVS 5.0 9.2.2: a token is only accepted for its own type and purpose.
 test("a token of another type (typ at+jwt) is not accepted as a browser session", async () => {
   assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims(), { typ: "at+jwt" })), null);
 });
@@ -103,6 +107,7 @@ test("missing required claims are rejected", async () => {
   assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ email: 42 }))), null);
 });
 
+// ASVS 5.0 9.1.2: only allowlisted algorithms; `none` never.
 test("alg none is rejected", async () => {
   const header = base64url.encode(JSON.stringify({ alg: "none", typ: "JWT", kid: (await keyRing()).signingKey().kid }));
   const payload = base64url.encode(JSON.stringify(validClaims()));
@@ -116,6 +121,7 @@ test("an algorithm outside the allowlist (HS256 keyed with the public key) is re
   assert.equal(await verifyBrowserJwt(token), null);
 });
 
+// ASVS 5.0 9.1.3: keys come only from the server's own trusted key set (by kid).
 test("a token signed by an unknown key is rejected", async () => {
   const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
   const foreign = await new SignJWT(validClaims()).setProtectedHeader({ alg: "EdDSA", kid: "unknown-kid", typ: "JWT" }).sign(privateKey);
@@ -145,6 +151,7 @@ test("an access token is typ at+jwt for the API audience, with sid and client_id
   assert.ok((await verifyAccessToken(token)) !== null);
 });
 
+// ASVS 5.0 9.2.2 / 9.2.4: token kinds are told apart by typ and a distinct audience, even from one signing key.
 test("an access token is never accepted as a browser session, nor a browser JWT as an access token", async () => {
   const { token: access } = await signAccessToken(user, sid);
   const { token: browser } = await signBrowserJwt(user, sid, inAnHour());
