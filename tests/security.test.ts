@@ -70,3 +70,16 @@ test("same-origin check: cross-site and Origin: null are refused, same-origin an
   assert.equal(isSameOriginRequest(request({ "sec-fetch-site": "cross-site" })), false);
   assert.equal(isSameOriginRequest(request({ "sec-fetch-site": "same-site", origin: "http://sub.app.test" })), false);
 });
+
+// ASVS 5.0 3.3.1 / 3.3.3 / 3.3.4: over https the session cookies are __Host- prefixed and Secure; always HttpOnly, SameSite=Lax, Path=/.
+test("session cookie names and attributes follow the connection", async () => {
+  const { cookieNameFor, strategies } = await import("../lib/strategies");
+  const { sessionCookieOptions } = await import("../lib/session");
+  for (const strategy of strategies) {
+    assert.equal(cookieNameFor(strategy, true), `__Host-${strategy.cookieName}`);
+    assert.equal(cookieNameFor(strategy, false), strategy.cookieName);
+  }
+  const expires = new Date();
+  assert.deepEqual(sessionCookieOptions(true, expires), { httpOnly: true, sameSite: "lax", path: "/", secure: true, expires });
+  assert.equal(sessionCookieOptions(false, expires).secure, false);
+});
