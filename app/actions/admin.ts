@@ -19,42 +19,52 @@ import { clientContext } from "@/lib/security";
 
 const NOT_ALLOWED = "That could not be done.";
 
-export async function adminRevokeSessionAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
+/**
+ * The shape both admin revocations share: check who asks, revoke, and — if the
+ * admin just ended their own session — sign this browser out.
+ */
+async function revokeAsAdmin(
+  formData: FormData,
+  field: "sessionId" | "userId",
+  revoke: (adminId: string, target: string, context: ReturnType<typeof clientContext>) => Promise<number | null>,
+  endsOwnSession: (session: NonNullable<Awaited<ReturnType<typeof auth>>>, target: string) => boolean,
+  message: (count: number) => string,
+): Promise<SessionActionState> {
   const session = await auth();
   if (!session) return { error: NOT_ALLOWED };
-  const sessionId = formText(formData, "sessionId");
-  let result;
-  try {
-    result = await adminRevokeSession(session.user.id, sessionId, clientContext(await headers()));
-  } catch (error) {
-    log.error("admin.revoke_failed", { error });
-    return { error: NOT_ALLOWED };
-  }
-  if (!result.ok) return { error: NOT_ALLOWED };
-  if (sessionId === session.sessionId) {
-    await endBrowserSessions();
-    redirect("/login?signedOut=revoked");
-  }
-  revalidatePath("/admin");
-  return { message: "Session revoked." };
-}
-
-export async function adminRevokeUserSessionsAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
-  const session = await auth();
-  if (!session) return { error: NOT_ALLOWED };
-  const userId = formText(formData, "userId");
+  const target = formText(formData, field);
   let count;
   try {
-    count = await adminRevokeAllSessionsOfUser(session.user.id, userId, clientContext(await headers()));
+    count = await revoke(session.user.id, target, clientContext(await headers()));
   } catch (error) {
-    log.error("admin.revoke_all_failed", { error });
+    log.error("admin.revoke_failed", { field, error });
     return { error: NOT_ALLOWED };
   }
   if (count === null) return { error: NOT_ALLOWED };
-  if (userId === session.user.id) {
+  if (endsOwnSession(session, target)) {
     await endBrowserSessions();
     redirect("/login?signedOut=revoked");
   }
   revalidatePath("/admin");
-  return { message: count === 1 ? "Signed out 1 session." : `Signed out ${count} sessions.` };
+  return { message: message(count) };
+}
+
+export async function adminRevokeSessionAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
+  return revokeAsAdmin(
+    formData,
+    "sessionId",
+    async (adminId, sessionId, context) => ((await adminRevokeSession(adminId, sessionId, context)).ok ? 1 : null),
+    (session, sessionId) => sessionId === session.sessionId,
+    () => "Session revoked.",
+  );
+}
+
+export async function adminRevokeUserSessionsAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
+  return revokeAsAdmin(
+    formData,
+    "userId",
+    adminRevokeAllSessionsOfUser,
+    (session, userId) => userId === session.user.id,
+    (count) => (count === 1 ? "Signed out 1 session." : `Signed out ${count} sessions.`),
+  );
 }
