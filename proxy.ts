@@ -1,17 +1,19 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { env } from "./lib/env";
-import { applySecurityHeaders, contentSecurityPolicy, newNonce } from "./lib/headers";
-import { errorResponse, unauthorizedResponse } from "./lib/http";
-import { isAdmin } from "./lib/admin";
-import { log } from "./lib/log";
-import { isHttps, isSameOriginRequest } from "./lib/security";
-import { VERIFIED_TICKET_HEADER, issueTicket, resolveRequestSession, sessionCookieOptions } from "./lib/session";
-import { cookieNameFor, strategyByName } from "./lib/strategies";
+import { sessionCookieOptions } from "./lib/auth/cookies";
+import { VERIFIED_TICKET_HEADER, issueTicket, resolveRequestSession, type RequestScope } from "./lib/auth/request";
+import { errorResponse, unauthorizedResponse } from "./lib/http/responses";
+import { env } from "./lib/platform/env";
+import { log } from "./lib/platform/log";
+import { applySecurityHeaders, contentSecurityPolicy, newNonce } from "./lib/security/headers";
+import { loginPath } from "./lib/security/redirect";
+import { isHttps, isSameOriginRequest } from "./lib/security/request";
+import { cookieNameFor, strategyByKind } from "./lib/strategies";
+import { isAdmin } from "./lib/users/roles";
 
 /** Paths that need a signed-in user. Pages redirect to /login; APIs answer 401. */
-const protectedPaths = [/^\/dashboard(\/|$)/, /^\/api\/me$/, /^\/admin(\/|$)/, /^\/api\/admin(\/|$)/];
+const protectedPaths = [/^\/dashboard(\/|$)/, /^\/api\/me$/, /^\/admin(\/|$)/];
 /** Paths that also need the admin role (403 otherwise). */
-const adminPaths = [/^\/admin(\/|$)/, /^\/api\/admin(\/|$)/];
+const adminPaths = [/^\/admin(\/|$)/];
 /** Sign-in and token responses must never be cached either. */
 const authPaths = [/^\/login$/, /^\/register$/, /^\/api\/auth\//, /^\/api\/token(\/|$)/];
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -19,10 +21,10 @@ const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 /**
  * Runs on every route (not on static assets). In order:
  * - refuses cross-site state-changing requests (CSRF; `Origin: null` included);
- * - on protected routes, verifies the session for real (signature and claims,
- *   or the database row) and the admin role where needed — every page and
- *   route handler checks again, so a mistake here cannot open a route;
- * - renews a JWT that is past half its life (sliding, within the absolute lifetime);
+ * - on protected routes, verifies the session for real under the one
+ *   credential rule (lib/auth/request.ts) and the admin role where needed —
+ *   every page and route handler checks again, so a mistake here cannot open a route;
+ * - renews a browser JWT that is past half its life (sliding, within the absolute lifetime);
  * - sets the security headers and a per-request CSP nonce.
  * If the session store cannot be reached it fails closed: 503, no content.
  */
@@ -31,6 +33,7 @@ export async function proxy(request: NextRequest) {
   const https = isHttps(request.headers);
   const isProtected = protectedPaths.some((pattern) => pattern.test(pathname));
   const isPage = !pathname.startsWith("/api/") && !pathname.startsWith("/.well-known/");
+  const scope: RequestScope = isPage ? "browser" : "api";
   const headerOptions = {
     https,
     production: env.NODE_ENV === "production",
@@ -52,23 +55,23 @@ export async function proxy(request: NextRequest) {
   let renewedCookie: { name: string; value: string; expires: Date } | undefined;
 
   if (isProtected) {
-    // Pages are for browsers (cookies); APIs also take `Authorization: Bearer`.
-    const authorization = isPage ? null : request.headers.get("authorization");
+    const source = { cookies: request.cookies, headers: forwarded };
     let session;
     try {
-      session = await resolveRequestSession(request.cookies, authorization, https);
-      if (session && session.via === "cookie") {
-        const strategy = strategyByName(session.strategy);
-        const renewed = strategy?.renew ? await strategy.renew(session) : null;
-        if (strategy && renewed) renewedCookie = { name: cookieNameFor(strategy, https), ...renewed };
-      }
+      session = await resolveRequestSession(scope, source);
+      const strategy = session && strategyByKind(session.strategy);
+      const name = strategy ? cookieNameFor(strategy, https) : null;
+      const renewed = session && name && strategy?.renew ? await strategy.renew(session) : null;
+      if (name && renewed) renewedCookie = { name, ...renewed };
     } catch (error) {
       log.error("proxy.session_store_unavailable", { path: pathname, error });
       return finish(unavailable(isPage));
     }
     if (!session) {
       return finish(
-        isPage ? redirectToLogin(request, `${pathname}${search}`) : unauthorizedResponse({ tokenPresented: authorization !== null }),
+        isPage
+          ? NextResponse.redirect(new URL(loginPath(`${pathname}${search}`), request.url), 307)
+          : unauthorizedResponse({ tokenPresented: request.headers.has("authorization") }),
       );
     }
     // The role is read from the database, not from a JWT claim that may predate a demotion.
@@ -87,12 +90,6 @@ export async function proxy(request: NextRequest) {
   if (csp) response.headers.set("Content-Security-Policy", csp);
   if (renewedCookie) response.cookies.set(renewedCookie.name, renewedCookie.value, sessionCookieOptions(https, renewedCookie.expires));
   return finish(response);
-}
-
-function redirectToLogin(request: NextRequest, path: string): Response {
-  const login = new URL("/login", request.url);
-  login.searchParams.set("callbackUrl", path);
-  return NextResponse.redirect(login, 307);
 }
 
 /** The generic answer when the session store is down: no details, no protected content. */

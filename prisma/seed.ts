@@ -6,7 +6,7 @@
 // Idempotent: an existing account keeps its password (someone may have changed
 // it); only its name and role are put back to the demo values.
 
-import { hashPassword } from "../lib/password";
+import { hashPassword } from "../lib/users/password";
 import type { PrismaClient } from "../lib/generated/sqlite/client";
 import { createAdapterFactory, resolveDatabase, scrubSecrets, type Database } from "./database.mjs";
 

@@ -6,8 +6,8 @@
  *                           the last token they signed has expired, then retire
  */
 import { existsSync } from "node:fs";
-import { env } from "../lib/env";
-import { createKeyFileContent, keyFilePath, readKeyFile, rotateKeys, writeKeyFile } from "../lib/keys";
+import { env } from "../lib/platform/env";
+import { createKeyFileContent, keyFilePath, readKeyFile, rotateKeys, writeKeyFile } from "../lib/tokens/keys";
 
 async function init(): Promise<void> {
   const path = keyFilePath();

@@ -2,21 +2,18 @@ import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeJwt } from "jose";
-import {
-  CURRENT_PASSWORD_INCORRECT,
-  activeSessionsForUser,
-  changePassword,
-  revokeOtherSessions,
-  revokeOwnSession,
-} from "../lib/account";
-import { activeSessionsForAdmin, adminRevokeAllSessionsOfUser, adminRevokeSession, isAdmin, usersForAdmin } from "../lib/admin";
-import { auditEventsForUser } from "../lib/audit";
-import { db } from "../lib/db";
-import { hashPassword, verifyPassword } from "../lib/password";
-import { resolveBearer } from "../lib/session";
-import { createSession, createTokenSession, findSession, isSessionActive } from "../lib/session-store";
-import { issueTokenPair, refreshTokenPair } from "../lib/token-families";
-import { UNKNOWN_DEVICE, describeUserAgent, deviceLabel } from "../lib/user-agent";
+import { CURRENT_PASSWORD_INCORRECT, changePassword } from "../lib/account/password";
+import { activeSessionsForUser, revokeOtherSessions, revokeOwnSession } from "../lib/account/sessions";
+import { activeSessionsForAdmin, adminRevokeAllSessionsOfUser, adminRevokeSession, usersForAdmin } from "../lib/admin/admin";
+import { isAdmin } from "../lib/users/roles";
+import { auditEventsForUser } from "../lib/security/audit";
+import { db } from "../lib/platform/db";
+import { hashPassword, verifyPassword } from "../lib/users/password";
+import { resolveBearer } from "./support/requests";
+import { createSession, findSession } from "../lib/strategies/database";
+import { createTokenSession, isSessionActive } from "../lib/sessions/store";
+import { issueTokenPair, refreshTokenPair } from "../lib/strategies/api";
+import { UNKNOWN_DEVICE, describeUserAgent, deviceLabel } from "../lib/sessions/device";
 
 const PASSWORD = "a long password 1";
 const CHROME_LINUX = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";

@@ -2,9 +2,9 @@ import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeProtectedHeader } from "jose";
-import { ConfigurationError } from "../lib/errors";
-import { forgetKeyRing, keyRing, publicJwks, readKeyFile, rotateKeys, writeKeyFile } from "../lib/keys";
-import { signAccessToken, verifyAccessToken } from "../lib/tokens";
+import { ConfigurationError } from "../lib/platform/errors";
+import { forgetKeyRing, keyRing, publicJwks, readKeyFile, rotateKeys, writeKeyFile } from "../lib/tokens/keys";
+import { signAccessToken, verifyAccessToken } from "../lib/tokens/jwt";
 
 const user = { id: "user-k", email: "k@example.com", name: "K" };
 const kidOf = (token: string) => decodeProtectedHeader(token).kid;

@@ -1,7 +1,7 @@
 import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { hashPassword, verifyAgainstDummy, verifyPassword } from "../lib/password";
+import { hashPassword, verifyAgainstDummy, verifyPassword } from "../lib/users/password";
 
 // ASVS 5.0 11.4.2: passwords stored with an approved, slow key-derivation function at current parameters.
 test("hashes with argon2id at the OWASP minimum cost (m=19456 KiB, t=2, p=1)", async () => {

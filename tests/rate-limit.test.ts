@@ -2,10 +2,10 @@ import "./support/test-env";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
-import { db } from "../lib/db";
-import { env } from "../lib/env";
-import { accountKey, beginPasswordAttempt, hit, ipKey, isBlocked, limitByIp, refund, tooManyAttemptsMessage, tooManyRequests } from "../lib/rate-limit";
-import { clientContext } from "../lib/security";
+import { db } from "../lib/platform/db";
+import { env } from "../lib/platform/env";
+import { accountKey, beginPasswordAttempt, hit, ipKey, isBlocked, limitByIp, refund, tooManyAttemptsMessage, tooManyRequests } from "../lib/security/rate-limit";
+import { clientContext } from "../lib/security/request";
 
 // Brute-force limits: fixed-window counters in the RateLimit table (real SQLite).
 

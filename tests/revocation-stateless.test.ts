@@ -3,10 +3,10 @@ import "./support/stateless-mode";
 import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { db } from "../lib/db";
-import { resolveBearer } from "../lib/session";
+import { db } from "../lib/platform/db";
+import { resolveBearer } from "./support/requests";
 import { jwtStrategy } from "../lib/strategies/jwt";
-import { issueTokenPair, revokeToken } from "../lib/token-families";
+import { issueTokenPair, revokeToken } from "../lib/strategies/api";
 
 const context = { userAgent: "node-test", ip: "127.0.0.1" };
 
@@ -24,7 +24,7 @@ test("stateless: a revoked access token keeps working until it expires", async (
 
 test("stateless: a signed-out browser JWT still verifies until exp, and sign-out says so", async () => {
   const user = await newUser();
-  const issued = await jwtStrategy.issue({ ...user, role: "user" }, context);
+  const issued = await jwtStrategy.issue(user, context);
   const result = await jwtStrategy.revoke(issued.value);
   assert.equal(result.revokedOnServer, false);
   assert.ok((await jwtStrategy.verify(issued.value)) !== null);

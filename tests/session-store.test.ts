@@ -1,10 +1,12 @@
 import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { db } from "../lib/db";
-import { hashPassword } from "../lib/password";
-import { hashToken } from "../lib/security";
-import { createSession, deleteSession, findSession, purgeExpiredSessions } from "../lib/session-store";
+import { db } from "../lib/platform/db";
+import { hashPassword } from "../lib/users/password";
+import { hashToken } from "../lib/tokens/opaque";
+import { createSession, findSession } from "../lib/strategies/database";
+import { deleteSession, purgeExpiredSessions } from "../lib/sessions/store";
+import { idleRules } from "../lib/strategies";
 import { databaseStrategy } from "../lib/strategies/database";
 
 const context = { userAgent: "node-test", ip: "127.0.0.1" };
@@ -76,7 +78,7 @@ test("purge removes only expired rows", async () => {
   const user = await newUser();
   const { session: live } = await createSession(user.id, context);
   const { session: old } = await createSession(user.id, context, new Date(Date.now() - 30 * 24 * 3600 * 1000));
-  const purged = await purgeExpiredSessions();
+  const purged = await purgeExpiredSessions(idleRules());
   assert.ok(purged >= 1);
   assert.equal(await db().session.count({ where: { id: old.id } }), 0);
   assert.equal(await db().session.count({ where: { id: live.id } }), 1);

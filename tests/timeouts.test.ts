@@ -2,9 +2,11 @@ import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeJwt } from "jose";
-import { db } from "../lib/db";
-import { env } from "../lib/env";
-import { createSession, findSession, purgeExpiredSessions } from "../lib/session-store";
+import { db } from "../lib/platform/db";
+import { env } from "../lib/platform/env";
+import { createSession, findSession } from "../lib/strategies/database";
+import { purgeExpiredSessions } from "../lib/sessions/store";
+import { idleRules } from "../lib/strategies";
 import { jwtStrategy } from "../lib/strategies/jwt";
 
 const context = { userAgent: "node-test", ip: "127.0.0.1" };
@@ -50,7 +52,7 @@ test("database session: last seen is written at most once per touch interval (sl
 
 test("JWT session: renewed once past half its life, capped by the absolute lifetime, one writer at a time", async () => {
   const user = await newUser();
-  const issued = await jwtStrategy.issue({ ...user, role: "user" }, context);
+  const issued = await jwtStrategy.issue(user, context);
   const verified = await jwtStrategy.verify(issued.value);
   assert.ok(verified?.sessionId);
   assert.equal(await jwtStrategy.renew?.(verified), null, "fresh token: nothing to do");
@@ -79,7 +81,7 @@ test("expired rows are cleaned up: past the absolute lifetime, or database sessi
   const now = new Date();
   const live = await createSession(user.id, context, now);
   const idle = await createSession(user.id, context, new Date(now.getTime() - env.SESSION_IDLE_TIMEOUT_SECONDS * 1000 - 5000));
-  await purgeExpiredSessions(now);
+  await purgeExpiredSessions(idleRules(), now);
   assert.equal(await db().session.count({ where: { id: live.session.id } }), 1);
   assert.equal(await db().session.count({ where: { id: idle.session.id } }), 0);
 });

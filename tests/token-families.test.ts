@@ -2,12 +2,12 @@ import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeJwt } from "jose";
-import { db } from "../lib/db";
-import { env } from "../lib/env";
-import { hashPassword } from "../lib/password";
-import { hashToken } from "../lib/security";
-import { resolveBearer } from "../lib/session";
-import { issueTokenPair, refreshTokenPair, revokeToken } from "../lib/token-families";
+import { db } from "../lib/platform/db";
+import { env } from "../lib/platform/env";
+import { hashPassword } from "../lib/users/password";
+import { hashToken } from "../lib/tokens/opaque";
+import { resolveBearer } from "./support/requests";
+import { issueTokenPair, refreshTokenPair, revokeToken } from "../lib/strategies/api";
 
 const context = { userAgent: "node-test", ip: "127.0.0.1" };
 

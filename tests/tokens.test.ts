@@ -2,17 +2,8 @@ import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SignJWT, base64url, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
-import { keyRing } from "../lib/keys";
-import {
-  API_AUDIENCE,
-  BROWSER_AUDIENCE,
-  FIRST_PARTY_CLIENT_ID,
-  MAX_TOKEN_LENGTH,
-  signAccessToken,
-  signBrowserJwt,
-  verifyAccessToken,
-  verifyBrowserJwt,
-} from "../lib/tokens";
+import { keyRing } from "../lib/tokens/keys";
+import { API_AUDIENCE, BROWSER_AUDIENCE, FIRST_PARTY_CLIENT_ID, MAX_TOKEN_LENGTH, signAccessToken, signBrowserJwt, verifyAccessToken, verifyBrowserJwt } from "../lib/tokens/jwt";
 
 const user = { id: "user-1", email: "ada@example.com", name: "Ada", role: "user" };
 const sid = "session-1";

@@ -1,13 +1,16 @@
 "use server";
 
-import { formText } from "@/lib/form-data";
 import { revalidatePath } from "next/cache";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { changePassword, isPlausibleId, revokeOtherSessions, revokeOwnSession } from "@/lib/account";
-import { auth, endBrowserSessions } from "@/lib/auth";
-import { log } from "@/lib/log";
-import { clientContext } from "@/lib/security";
+import { changePassword } from "@/lib/account/password";
+import { revokeOtherSessions, revokeOwnSession } from "@/lib/account/sessions";
+import { endBrowserSessions } from "@/lib/auth/browser-session";
+import { requireSession } from "@/lib/auth/guards";
+import { formText } from "@/lib/http/form-data";
+import { isPlausibleId } from "@/lib/platform/db";
+import { log } from "@/lib/platform/log";
+import { clientContext } from "@/lib/security/request";
 
 /** Result of a session action, for useActionState. */
 export interface SessionActionState {
@@ -28,8 +31,7 @@ const UNAVAILABLE = "Something went wrong. Please try again.";
 
 /** Revokes one of the signed-in user's own sessions; revoking the current one signs this browser out. */
 export async function revokeSessionAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
-  const session = await auth();
-  if (!session) redirect("/login?callbackUrl=%2Fdashboard%2Fsessions");
+  const session = await requireSession("/dashboard/sessions");
   const sessionId = formText(formData, "sessionId");
   if (!isPlausibleId(sessionId)) return { error: NOT_REVOKED };
   const context = clientContext(await headers());
@@ -43,7 +45,7 @@ export async function revokeSessionAction(_previous: SessionActionState, formDat
   if (!revoked) return { error: NOT_REVOKED };
   if (sessionId === session.sessionId) {
     // This browser's own session: delete its cookie too, and leave.
-    await endBrowserSessions();
+    await endBrowserSessions("revoked_by_user");
     redirect("/login?signedOut=revoked");
   }
   revalidatePath("/dashboard/sessions");
@@ -52,8 +54,7 @@ export async function revokeSessionAction(_previous: SessionActionState, formDat
 
 /** Revokes every other session and token family of the signed-in user. */
 export async function revokeOtherSessionsAction(_previous: SessionActionState): Promise<SessionActionState> {
-  const session = await auth();
-  if (!session) redirect("/login?callbackUrl=%2Fdashboard%2Fsessions");
+  const session = await requireSession("/dashboard/sessions");
   if (!session.sessionId) return { error: UNAVAILABLE };
   try {
     const count = await revokeOtherSessions(session.user.id, session.sessionId, {
@@ -70,8 +71,7 @@ export async function revokeOtherSessionsAction(_previous: SessionActionState): 
 }
 
 export async function changePasswordAction(_previous: PasswordFormState, formData: FormData): Promise<PasswordFormState> {
-  const session = await auth();
-  if (!session) redirect("/login?callbackUrl=%2Fdashboard%2Fsecurity");
+  const session = await requireSession("/dashboard/security");
   try {
     const result = await changePassword({
       userId: session.user.id,

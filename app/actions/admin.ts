@@ -1,14 +1,15 @@
 "use server";
 
-import { formText } from "@/lib/form-data";
 import { revalidatePath } from "next/cache";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import type { SessionActionState } from "@/app/actions/account";
-import { adminRevokeAllSessionsOfUser, adminRevokeSession } from "@/lib/admin";
-import { auth, endBrowserSessions } from "@/lib/auth";
-import { log } from "@/lib/log";
-import { clientContext } from "@/lib/security";
+import { adminRevokeAllSessionsOfUser, adminRevokeSession } from "@/lib/admin/admin";
+import { auth } from "@/lib/auth";
+import { endBrowserSessions } from "@/lib/auth/browser-session";
+import { formText } from "@/lib/http/form-data";
+import { log } from "@/lib/platform/log";
+import { clientContext } from "@/lib/security/request";
 
 /**
  * Administrator actions. Each checks again who is asking (signed in, and an
@@ -42,7 +43,7 @@ async function revokeAsAdmin(
   }
   if (count === null) return { error: NOT_ALLOWED };
   if (endsOwnSession(session, target)) {
-    await endBrowserSessions();
+    await endBrowserSessions("revoked_by_admin");
     redirect("/login?signedOut=revoked");
   }
   revalidatePath("/admin");

@@ -1,16 +1,17 @@
 "use server";
 
-import { formText } from "@/lib/form-data";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { signIn, signOut } from "@/lib/auth";
-import { audit } from "@/lib/audit";
-import { log } from "@/lib/log";
-import { limitByIp, tooManyAttemptsMessage } from "@/lib/rate-limit";
-import { clientContext, safeCallbackPath } from "@/lib/security";
-import { strategyNames } from "@/lib/strategies";
-import { DuplicateEmailError, RegistrationSchema, createUser } from "@/lib/users";
+import { formText } from "@/lib/http/form-data";
+import { log } from "@/lib/platform/log";
+import { limitByIp, tooManyAttemptsMessage } from "@/lib/security/rate-limit";
+import { clientContext } from "@/lib/security/request";
+import { safeRedirectPath } from "@/lib/security/redirect";
+import { browserKinds } from "@/lib/strategies";
+import { DuplicateEmailError, createUser } from "@/lib/users/users";
+import { RegistrationSchema } from "@/lib/users/policy";
 
 export type Field = "name" | "email" | "password" | "strategy";
 
@@ -25,7 +26,7 @@ export interface FormState {
 const INVALID_CREDENTIALS = "Invalid email or password";
 const UNAVAILABLE = "Something went wrong. Please try again.";
 
-const StrategyField = z.enum(strategyNames, { message: "Choose a session strategy." });
+const StrategyField = z.enum(browserKinds, { message: "Choose a session strategy." });
 
 export async function signInAction(_previous: FormState, formData: FormData): Promise<FormState> {
   const email = formText(formData, "email");
@@ -41,7 +42,7 @@ export async function signInAction(_previous: FormState, formData: FormData): Pr
   }
   // Over a limit: how long to wait, the same for known and unknown emails.
   if (!result.ok) return { error: result.blocked ? tooManyAttemptsMessage(result.blocked) : INVALID_CREDENTIALS, values };
-  redirect(safeCallbackPath(formText(formData, "callbackUrl")));
+  redirect(safeRedirectPath(formText(formData, "callbackUrl")));
 }
 
 export async function registerAction(_previous: FormState, formData: FormData): Promise<FormState> {
@@ -62,8 +63,7 @@ export async function registerAction(_previous: FormState, formData: FormData): 
   const blocked = await limitByIp("register", context);
   if (blocked) return { error: tooManyAttemptsMessage(blocked), values };
   try {
-    const user = await createUser(registration.data);
-    await audit("register", { userId: user.id, context });
+    await createUser(registration.data, context);
     const credentials = { email: registration.data.email, password: registration.data.password, strategy: strategy.data };
     const result = await signIn(credentials, { afterRegistration: true });
     if (!result.ok) return { error: UNAVAILABLE, values };

@@ -2,10 +2,10 @@
 
 import { headers } from "next/headers";
 import { auth } from "@/lib/auth";
-import { env } from "@/lib/env";
-import { log } from "@/lib/log";
-import { clientContext } from "@/lib/security";
-import { measureRevocation, type RevocationProbe } from "@/lib/session-report";
+import { env } from "@/lib/platform/env";
+import { log } from "@/lib/platform/log";
+import { clientContext } from "@/lib/security/request";
+import { measureRevocation, type RevocationProbe } from "@/app/(signed-in)/dashboard/report";
 
 export interface RevocationState {
   probes?: RevocationProbe[];

@@ -4,8 +4,9 @@ import Link from "next/link";
 import { useActionState, useId } from "react";
 import { registerAction, signInAction, type Field, type FormState } from "@/app/actions/auth";
 
+/** A session kind as the sign-in form offers it (from lib/strategies: plain data). */
 export interface StrategyOption {
-  name: string;
+  kind: string;
   label: string;
   hint: string;
 }
@@ -48,13 +49,13 @@ function TextField(props: {
 }
 
 function StrategyChoice({ options, state }: { options: StrategyOption[]; state: FormState }) {
-  const chosen = state.values?.strategy ?? options[0]?.name;
+  const chosen = state.values?.strategy ?? options[0]?.kind;
   return (
     <fieldset className="strategy" role="radiogroup" aria-labelledby="strategy-legend">
       <legend id="strategy-legend">Session strategy</legend>
       {options.map((option) => (
-        <label key={option.name} className="radio">
-          <input type="radio" name="strategy" value={option.name} defaultChecked={option.name === chosen} aria-label={option.label} />
+        <label key={option.kind} className="radio">
+          <input type="radio" name="strategy" value={option.kind} defaultChecked={option.kind === chosen} aria-label={option.label} />
           <span>
             <strong>{option.label}</strong> <small>{option.hint}</small>
           </span>

@@ -1,4 +1,5 @@
 import styles from "@/app/components/account.module.css";
+import { sessionLabel } from "@/lib/strategies";
 
 /** "2030-01-01 12:34:56 UTC": the same on server and client, no locale guessing. */
 export function formatUtc(date: Date): string {
@@ -9,13 +10,7 @@ export function UtcTime({ date }: { date: Date }) {
   return <time dateTime={date.toISOString()}>{formatUtc(date)}</time>;
 }
 
-const KIND: Record<string, string> = {
-  database: "Database session",
-  jwt: "JWT (browser)",
-  api: "API tokens",
-};
-
-/** The cells every session table shares: kind (with "This device"), device, IP, created, last seen. */
+/** The cells every session table shares (the kind's label comes from the server: lib/strategies): kind (with "This device"), device, IP, created, last seen. */
 export function SessionCells(props: {
   strategy: string;
   current: boolean;
@@ -28,7 +23,7 @@ export function SessionCells(props: {
   return (
     <>
       <td>
-        {KIND[props.strategy] ?? props.strategy} <code>{props.strategy}</code>
+        {sessionLabel(props.strategy)} <code>{props.strategy}</code>
         {props.current && (
           <>
             {" "}

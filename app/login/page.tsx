@@ -1,16 +1,21 @@
 import { LoginForm } from "@/app/components/auth-forms";
-import { safeCallbackPath } from "@/lib/security";
+import { env } from "@/lib/platform/env";
+import { revokedTokenFate } from "@/lib/sessions/revocation";
+import { safeRedirectPath } from "@/lib/security/redirect";
 import { strategyOptions } from "@/lib/strategies";
 
-const signedOutNotices: Record<string, string> = {
-  revoked: "Signed out. The server revoked your session: the old cookie value is refused from now on.",
-  "cookie-only":
-    "Signed out. Your browser deleted the JWT, but this server trusts tokens until they expire (stateless mode): a copy would still verify until then.",
-};
+/** What sign-out did, as the sign-out action reports it (`?signedOut=`), in words true of this server's configuration. */
+function signedOutNotice(outcome: unknown): string | undefined {
+  if (outcome === "revoked") return "Signed out. The server revoked your session: the old cookie value is refused from now on.";
+  if (outcome === "cookie-only") {
+    return `Signed out. Your browser deleted its cookie and the server marked the session revoked, but ${revokedTokenFate(env.JWT_TTL_SECONDS)}.`;
+  }
+  return undefined;
+}
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const { callbackUrl, signedOut } = await searchParams;
-  const notice = typeof signedOut === "string" ? signedOutNotices[signedOut] : undefined;
+  const notice = signedOutNotice(signedOut);
   return (
     <>
       <h1>Sign in</h1>
@@ -19,7 +24,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
           {notice}
         </p>
       )}
-      <LoginForm options={strategyOptions()} callbackUrl={safeCallbackPath(callbackUrl)} />
+      <LoginForm options={strategyOptions()} callbackUrl={safeRedirectPath(callbackUrl)} />
       <p>
         Demo account: <code>demo@example.com</code> / <code>demo-password-123</code>
       </p>

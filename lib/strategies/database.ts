@@ -1,13 +1,81 @@
 import "server-only";
-import { createSession, deleteSession, findSession } from "../session-store";
+import { env } from "../platform/env";
+import type { ClientContext } from "../security/request";
+import {
+  deleteSession,
+  deleteSessionById,
+  findSessionByToken,
+  insertSession,
+  isIdle,
+  recordActivity,
+  type StoredSession,
+} from "../sessions/store";
+import { hashToken, isOpaqueToken, newOpaqueToken } from "../tokens/opaque";
 import type { SessionStrategy } from "./types";
 
+const KIND = "database";
+const idleRules = () => [{ kind: KIND, idleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT_SECONDS }];
+
+/** Starts a database session: a random token for the cookie, its hash in a new row. */
+export async function createSession(
+  userId: string,
+  context: ClientContext,
+  now = new Date(),
+): Promise<{ token: string; session: StoredSession }> {
+  const token = newOpaqueToken();
+  const expires = new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000);
+  const session = await insertSession({ tokenHash: hashToken(token), userId, kind: KIND, expires, context, now });
+  return { token, session };
+}
+
+/**
+ * Looks the token up. Unknown, revoked, past its absolute lifetime or idle for
+ * longer than SESSION_IDLE_TIMEOUT_SECONDS → null (an expired row is deleted
+ * on the way). A hit records activity (sliding renewal of the idle timeout,
+ * never of the absolute end).
+ */
+export async function findSession(token: string, now = new Date()): Promise<StoredSession | null> {
+  const session = await findSessionByToken(token);
+  if (!session || session.strategy !== KIND || session.revokedAt) return null;
+  if (session.expires <= now || isIdle(session, now, idleRules())) {
+    await deleteSessionById(session.id);
+    return null;
+  }
+  session.lastSeenAt = await recordActivity(session, now);
+  return session;
+}
+
+export { deleteSession };
+
 /** Opaque token in the cookie, the session itself in the database. */
-export const databaseStrategy: SessionStrategy<"database"> = {
-  name: "database",
+export const databaseStrategy: SessionStrategy<typeof KIND> = {
+  kind: KIND,
   label: "Database session",
-  hint: "opaque id in the cookie, session row in the database",
+  sessionLabel: "Database session",
+  transport: "cookie",
   cookieName: "sot.session",
+  get idleTimeoutSeconds() {
+    return env.SESSION_IDLE_TIMEOUT_SECONDS;
+  },
+
+  facts() {
+    return {
+      hint: "opaque id in the cookie, session row in the database, looked up on every request",
+      steps: [
+        "At sign-in the server stores a session row and gives the browser a random id in an HttpOnly cookie.",
+        "Every request looks the id up. The database keeps only its hash.",
+        "Sign-out deletes the row: the id is refused from the next request on.",
+      ],
+      check: "database lookup",
+      diagram: `Browser                     Server                 Database
+  | POST sign-in  ------------>|                         |
+  |                            |-- INSERT session ------>|
+  |<-- Set-Cookie: sot.session=<random id>               |
+  | GET /dashboard + cookie -->|                         |
+  |                            |-- SELECT by hash(id) -->|
+  |<-- page -------------------|                         |`,
+    };
+  },
 
   async issue(user, context) {
     const { token, session } = await createSession(user.id, context);
@@ -16,10 +84,10 @@ export const databaseStrategy: SessionStrategy<"database"> = {
 
   async verify(credential) {
     // A well-formed token is 43 base64url characters; anything else is not looked up.
-    if (!/^[A-Za-z0-9_-]{43}$/.test(credential)) return null;
+    if (!isOpaqueToken(credential)) return null;
     const session = await findSession(credential);
     if (!session) return null;
-    return { strategy: "database", user: session.user, expires: session.expires, credential, sessionId: session.id };
+    return { strategy: KIND, user: session.user, expires: session.expires, credential, sessionId: session.id };
   },
 
   async revoke(credential) {
@@ -33,7 +101,7 @@ export const databaseStrategy: SessionStrategy<"database"> = {
   },
 
   async evidence(session) {
-    const row = await findSession(session.credential);
+    const row = await findSessionByToken(session.credential);
     return {
       sections: [
         {

@@ -1,27 +1,65 @@
 import "server-only";
+import { activeSessionWhere, type IdleRule } from "../sessions/store";
+import { apiStrategy } from "./api";
 import { databaseStrategy } from "./database";
 import { jwtStrategy } from "./jwt";
-import type { SessionStrategy } from "./types";
+import type { SessionStrategy, VerifiedSession } from "./types";
 
-/** Every strategy the app offers, in the order the sign-in form lists them. */
-export const strategies = [databaseStrategy, jwtStrategy] as const;
+/**
+ * The registry: every kind of session the app knows, browser kinds in the
+ * order the sign-in form lists them. A new kind is one file plus one entry here.
+ */
+export const strategies = [databaseStrategy, jwtStrategy, apiStrategy] as const;
 
-export type StrategyName = (typeof strategies)[number]["name"];
+export type StrategyKind = (typeof strategies)[number]["kind"];
+export type Strategy = SessionStrategy<StrategyKind>;
+export type Session = VerifiedSession<StrategyKind>;
 
-export const strategyNames = strategies.map((strategy) => strategy.name) as [StrategyName, ...StrategyName[]];
+/** A registry: the app's, or (in tests) one with a kind added. */
+export type Registry = readonly SessionStrategy[];
 
-export function strategyByName(name: string): SessionStrategy | undefined {
-  return strategies.find((strategy) => strategy.name === name);
+/** Kinds a browser signs in with (they live in a cookie). */
+export function browserStrategies<R extends Registry>(registry: R): R[number][] {
+  return registry.filter((strategy) => strategy.transport === "cookie");
+}
+
+/** The kinds the sign-in form offers. */
+export const browserKinds = browserStrategies(strategies).map((strategy) => strategy.kind) as [StrategyKind, ...StrategyKind[]];
+
+export function strategyByKind(kind: string): Strategy | undefined {
+  return strategies.find((strategy) => strategy.kind === kind);
+}
+
+export function isBrowserKind(kind: string): kind is StrategyKind {
+  return browserKinds.some((candidate) => candidate === kind);
 }
 
 /** The cookie a strategy uses on this kind of connection. */
-export function cookieNameFor(strategy: SessionStrategy, https: boolean): string {
+export function cookieNameFor(strategy: SessionStrategy, https: boolean): string | null {
+  if (strategy.cookieName === null) return null;
   return https ? `__Host-${strategy.cookieName}` : strategy.cookieName;
 }
 
-export type { SessionStrategy, VerifiedSession, Evidence, RevocationResult } from "./types";
+/** Which kinds end when idle, and after how long: what the session store needs to tell active rows. */
+export function idleRules(): IdleRule[] {
+  return strategies.flatMap((strategy) =>
+    strategy.idleTimeoutSeconds === null ? [] : [{ kind: strategy.kind, idleTimeoutSeconds: strategy.idleTimeoutSeconds }],
+  );
+}
+
+/** The Prisma filter for sessions of any kind that still count (not revoked, not expired, not idle). */
+export function activeSessionFilter(now: Date) {
+  return activeSessionWhere(now, idleRules());
+}
+
+/** The label of a kind in session tables; an unknown name is shown as it is. */
+export function sessionLabel(kind: string): string {
+  return strategyByKind(kind)?.sessionLabel ?? kind;
+}
 
 /** What the sign-in forms need to list the choices (plain data, safe for client components). */
-export function strategyOptions(): { name: string; label: string; hint: string }[] {
-  return strategies.map(({ name, label, hint }) => ({ name, label, hint }));
+export function strategyOptions(): { kind: StrategyKind; label: string; hint: string }[] {
+  return browserStrategies(strategies).map((strategy) => ({ kind: strategy.kind, label: strategy.label, hint: strategy.facts().hint }));
 }
+
+export type { SessionStrategy, VerifiedSession, Evidence, RevocationResult, StrategyFacts } from "./types";

@@ -1,10 +1,12 @@
 import "server-only";
 import { decodeProtectedHeader } from "jose";
-import { env } from "../env";
-import { acceptsSession, revocationSummary } from "../revocation";
-import { activeSessionExpiry, createTokenSession, findSessionById, revokeSession, touchSession } from "../session-store";
-import { signBrowserJwt, verifyBrowserJwt } from "../tokens";
+import { env } from "../platform/env";
+import { acceptsSession, durationInWords, revocationIsImmediate, revocationSummary, revokedTokenFate } from "../sessions/revocation";
+import { activeSessionExpiry, createTokenSession, findSessionById, revokeSession, touchSession } from "../sessions/store";
+import { signBrowserJwt, verifyBrowserJwt } from "../tokens/jwt";
 import type { SessionStrategy } from "./types";
+
+const KIND = "jwt";
 
 function tokenExpiry(now: Date, sessionEnds: Date): Date {
   return new Date(Math.min(now.getTime() + env.JWT_TTL_SECONDS * 1000, sessionEnds.getTime()));
@@ -15,17 +17,53 @@ function tokenExpiry(now: Date, sessionEnds: Date): Date {
  * keeps one small row per sign-in, which the token's `sid` points to, so that
  * sign-out and "revoke" can mean something (the hybrid model).
  */
-export const jwtStrategy: SessionStrategy<"jwt"> = {
-  name: "jwt",
+export const jwtStrategy: SessionStrategy<typeof KIND> = {
+  kind: KIND,
   label: "JWT",
-  hint: "signed token in the cookie, verified without a lookup",
+  sessionLabel: "JWT (browser)",
+  transport: "cookie",
   cookieName: "sot.jwt",
+  // A browser JWT is renewed while in use; unused, it simply expires (JWT_TTL_SECONDS).
+  idleTimeoutSeconds: null,
+
+  facts() {
+    const lifetime = durationInWords(env.JWT_TTL_SECONDS);
+    const immediate = revocationIsImmediate();
+    const diagram = `Browser                     Server (holds the private key)
+  | POST sign-in  ------------>|
+  |                            |-- sign {sub, sid, exp, ...}
+  |<-- Set-Cookie: sot.jwt=<header.claims.signature>
+  | GET /dashboard + cookie -->|
+  |                            |-- verify signature${immediate ? "\n  |                            |-- look up sid (revoked?)" : " (no lookup)"}
+  |<-- page -------------------|`;
+    return immediate
+      ? {
+          hint: `signed token in the cookie (${lifetime}), signature checked and its session looked up on every request`,
+          steps: [
+            "At sign-in the server signs a JSON Web Token with its private key; the claims travel in the cookie.",
+            "Every request verifies the signature and looks the token's session (sid) up by primary key: any service with the public key can verify it, but only this server knows about revocation.",
+            "Sign-out deletes the cookie and marks the session revoked: this server refuses a copy from the next request on; a service holding only the public key accepts it until it expires.",
+          ],
+          check: "signature verification + session lookup",
+          diagram,
+        }
+      : {
+          hint: `signed token in the cookie (${lifetime}), verified without a lookup`,
+          steps: [
+            "At sign-in the server signs a JSON Web Token with its private key; the claims travel in the cookie.",
+            "Every request verifies the signature: no lookup, and any service with the public key can do it.",
+            `Sign-out deletes the cookie, but ${revokedTokenFate(env.JWT_TTL_SECONDS)}.`,
+          ],
+          check: "signature verification",
+          diagram,
+        };
+  },
 
   async issue(user, context) {
     const now = new Date();
     // The record lives for the session's absolute lifetime; each JWT only for JWT_TTL_SECONDS of it.
     const sessionEnds = new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000);
-    const session = await createTokenSession(user.id, "jwt", context, sessionEnds, now);
+    const session = await createTokenSession(user.id, KIND, context, sessionEnds, now);
     const expires = tokenExpiry(now, sessionEnds);
     const { token } = await signBrowserJwt(user, session.id, expires, now);
     return { value: token, expires };
@@ -50,8 +88,8 @@ export const jwtStrategy: SessionStrategy<"jwt"> = {
     if (!verified || !(await acceptsSession(verified.claims.sid))) return null;
     const { claims } = verified;
     return {
-      strategy: "jwt",
-      user: { id: claims.sub, email: claims.email, name: claims.name, role: claims.role },
+      strategy: KIND,
+      user: { id: claims.sub, email: claims.email, name: claims.name },
       expires: new Date(claims.exp * 1000),
       credential,
       sessionId: claims.sid,
@@ -61,12 +99,12 @@ export const jwtStrategy: SessionStrategy<"jwt"> = {
   async revoke(credential) {
     const verified = await verifyBrowserJwt(credential);
     const revoked = verified ? await revokeSession(verified.claims.sid, "sign_out") : false;
-    const strict = env.REVOCATION_MODE === "strict";
+    const immediate = revocationIsImmediate();
     return {
-      revokedOnServer: revoked && strict,
-      summary: strict
-        ? "The cookie was deleted and the session behind the token marked revoked: this server refuses a copy of it from the next request on. A service that only holds the public key would still accept it until it expires."
-        : "The cookie was deleted and the session marked revoked, but this server runs stateless: a copy of the token still verifies until it expires.",
+      revokedOnServer: revoked && immediate,
+      summary: `The session behind the token was marked revoked: ${revokedTokenFate(env.JWT_TTL_SECONDS)}.${
+        immediate ? " A service that only holds the public key would still accept it until it expires." : ""
+      }`,
     };
   },
 
@@ -92,7 +130,7 @@ export const jwtStrategy: SessionStrategy<"jwt"> = {
       ],
       notes: [
         "The cookie carries the claims themselves, signed with the server's Ed25519 key.",
-        "Checking the signature needs only the public key and no database, so other services can do it too.",
+        "Checking the signature needs only the public key, so other services can do it too.",
         revocationSummary(),
       ],
     };

@@ -1,33 +1,56 @@
-import type { ClientContext } from "../security";
-import type { SessionUser } from "../session-store";
+import type { ClientContext } from "../security/request";
+import type { IdleRule, SessionUser } from "../sessions/store";
 
 /**
- * How the server remembers a signed-in browser. Each strategy owns one cookie
- * and nothing else: it issues its credential, verifies it, revokes it and
- * explains itself on the dashboard. Adding a strategy = one file implementing
+ * A kind of session: how the server remembers a signed-in client. Each kind
+ * owns one credential (a cookie for browsers, `Authorization: Bearer` for API
+ * clients) and everything that is particular to it: issuing, verifying,
+ * revoking, its labels, and what the pages say about it. Nothing outside
+ * lib/strategies/ knows a kind by name. Adding one = one file implementing
  * this + one entry in ./index.ts.
  */
-export interface SessionStrategy<Name extends string = string> {
-  readonly name: Name;
-  /** Label of the choice on the sign-in form. */
+export interface SessionStrategy<Kind extends string = string> {
+  readonly kind: Kind;
+  /** Label of the choice on the sign-in form, and of the kind on the dashboard. */
   readonly label: string;
-  /** One line under the label: what the browser holds and what the server keeps. */
-  readonly hint: string;
-  /** Cookie name on plain http; on https it gets the `__Host-` prefix. */
-  readonly cookieName: string;
+  /** The kind in session tables ("JWT (browser)"). */
+  readonly sessionLabel: string;
+  /**
+   * Where the credential travels. Browser kinds (`cookie`) are offered at
+   * sign-in; `bearer` kinds are for API clients and only API routes take them.
+   */
+  readonly transport: "cookie" | "bearer";
+  /** Cookie name on plain http (on https it gets the `__Host-` prefix); null for bearer kinds. */
+  readonly cookieName: string | null;
+  /** The idle timeout its sessions have, if any (sessions unused this long are over). */
+  readonly idleTimeoutSeconds: number | null;
+  /** What the pages say about this kind, derived from the running configuration. */
+  facts(): StrategyFacts;
   /** Creates the credential for a user who just proved who they are. */
   issue(user: SessionUser, context: ClientContext): Promise<IssuedCredential>;
-  /** The session behind a cookie value, or null if it is not valid now. */
-  verify(credential: string): Promise<VerifiedSession | null>;
+  /** The session behind a credential, or null if it is not valid now. */
+  verify(credential: string): Promise<VerifiedSession<Kind> | null>;
   /**
    * Sliding renewal: a fresh credential when the current one is due for it,
    * else null. Never extends past the session's absolute lifetime.
    */
-  renew?(session: VerifiedSession): Promise<IssuedCredential | null>;
-  /** What sign-out can do for this credential. */
+  renew?(session: VerifiedSession<Kind>): Promise<IssuedCredential | null>;
+  /** Ends the session behind a credential, as far as this kind can. */
   revoke(credential: string): Promise<RevocationResult>;
-  /** What this strategy put in the browser and on the server, for the dashboard. */
-  evidence(session: VerifiedSession): Promise<Evidence>;
+  /** What this kind put in the client and on the server, for the dashboard. */
+  evidence(session: VerifiedSession<Kind>): Promise<Evidence>;
+}
+
+/** Sentences about a kind that must be true of this server as it runs now. */
+export interface StrategyFacts {
+  /** One line under the label on the sign-in form. */
+  hint: string;
+  /** Sign-in, every request, sign-out: the flow in three steps (home page). */
+  steps: [string, string, string];
+  /** What one check of the credential costs this server ("database lookup"). */
+  check: string;
+  /** The sign-in and request sequence as a plain-text diagram (home page), if the kind has one. */
+  diagram?: string;
 }
 
 export interface IssuedCredential {
@@ -35,16 +58,14 @@ export interface IssuedCredential {
   expires: Date;
 }
 
-export interface VerifiedSession {
-  strategy: string;
+export interface VerifiedSession<Kind extends string = string> {
+  strategy: Kind;
   user: SessionUser;
   expires: Date;
   /** The cookie value (or bearer token) this session was read from. */
   credential: string;
-  /** The server-side session row, where the strategy keeps one. */
+  /** The server-side session row, where the kind keeps one. */
   sessionId?: string;
-  /** How the credential arrived; browsers use cookies, API clients `Authorization: Bearer`. */
-  via?: "cookie" | "bearer";
 }
 
 export interface RevocationResult {
@@ -57,6 +78,8 @@ export interface RevocationResult {
 export interface Evidence {
   /** Pieces of evidence; each is shown as JSON under its title. */
   sections: { title: string; testId: string; content: unknown }[];
-  /** Facts about this strategy's trade-offs, in plain words. */
+  /** Facts about this kind's trade-offs, in plain words. */
   notes: string[];
 }
+
+export type { IdleRule };

@@ -1,6 +1,6 @@
-import { env } from "@/lib/env";
-import { failClosed } from "@/lib/http";
-import { publicJwks } from "@/lib/keys";
+import { env } from "@/lib/platform/env";
+import { failClosed } from "@/lib/http/responses";
+import { publicJwks } from "@/lib/tokens/keys";
 
 export const dynamic = "force-dynamic";
 

@@ -1,9 +1,7 @@
-import { auth } from "@/lib/auth";
-import { failClosed, privateJson, unauthorizedResponse } from "@/lib/http";
+import { withSession } from "@/lib/auth/route";
+import { privateJson } from "@/lib/http/responses";
 
-export const GET = failClosed(async () => {
-  const session = await auth();
-  if (!session) return unauthorizedResponse();
+export const GET = withSession(async (_request, session) => {
   const { id, email, name } = session.user;
   return privateJson({ user: { id, email, name }, strategy: session.strategy, expires: session.expires.toISOString() });
 });

@@ -1,9 +1,11 @@
 import { auth } from "@/lib/auth";
-import { errorResponse, failClosed, privateJson, readJsonBody, unauthorizedResponse } from "@/lib/http";
-import { beginPasswordAttempt, isBlocked, limitByIp, tooManyRequests } from "@/lib/rate-limit";
-import { clientContext, isSameOriginRequest } from "@/lib/security";
-import { issueTokenPair } from "@/lib/token-families";
-import { CredentialsSchema, authenticateUser } from "@/lib/users";
+import { errorResponse, failClosed, privateJson, unauthorizedResponse } from "@/lib/http/responses";
+import { readJsonBody } from "@/lib/http/body";
+import { beginPasswordAttempt, isBlocked, limitByIp, tooManyRequests } from "@/lib/security/rate-limit";
+import { clientContext, isSameOriginRequest } from "@/lib/security/request";
+import { issueTokenPair } from "@/lib/strategies/api";
+import { CredentialsSchema } from "@/lib/users/policy";
+import { authenticateUser } from "@/lib/users/users";
 
 /**
  * Tokens for non-browser clients: JSON {email, password} → access + refresh
@@ -16,8 +18,9 @@ export const POST = failClosed(async (request: Request) => {
 
   if (body.status === "empty" || (body.status === "ok" && isEmptyObject(body.value))) {
     if (!isSameOriginRequest(request)) return errorResponse(403, "forbidden");
+    // auth() reads the browser's cookie only: a bearer token cannot be exchanged for a new family.
     const session = await auth();
-    if (!session || session.via === "bearer") return unauthorizedResponse();
+    if (!session) return unauthorizedResponse();
     return privateJson(await issueTokenPair(session.user, context));
   }
 

@@ -1,6 +1,8 @@
 import { z } from "zod";
-import { errorResponse, failClosed, privateJson, readJsonBody } from "@/lib/http";
-import { revokeToken } from "@/lib/token-families";
+import { errorResponse, failClosed, privateJson } from "@/lib/http/responses";
+import { readJsonBody } from "@/lib/http/body";
+import { clientContext } from "@/lib/security/request";
+import { revokeToken } from "@/lib/strategies/api";
 
 const RevokeInput = z.object({ token: z.string().min(1).max(4096) });
 
@@ -12,6 +14,6 @@ export const POST = failClosed(async (request: Request) => {
   const body = await readJsonBody(request);
   const input = body.status === "ok" ? RevokeInput.safeParse(body.value) : null;
   if (!input?.success) return errorResponse(400, "invalid_request");
-  await revokeToken(input.data.token);
+  await revokeToken(input.data.token, clientContext(request.headers));
   return privateJson({ revoked: true });
 });

@@ -1,0 +1,118 @@
+import type { Metadata } from "next";
+import { headers } from "next/headers";
+import Link from "next/link";
+import { redirect } from "next/navigation";
+import { DownstreamCall } from "@/app/components/downstream-call";
+import { ExpiresIn } from "@/app/components/expires-in";
+import { RevocationMeter } from "@/app/components/revocation-meter";
+import { UtcTime } from "@/app/components/session-cells";
+import { requireSession } from "@/lib/auth/guards";
+import { env } from "@/lib/platform/env";
+import { auditEventsForUser } from "@/lib/security/audit";
+import { loginPath } from "@/lib/security/redirect";
+import { isHttps } from "@/lib/security/request";
+import { isAdmin } from "@/lib/users/roles";
+import { sessionReport } from "./report";
+
+export const metadata: Metadata = { title: "Dashboard · Session or Token" };
+
+export default async function DashboardPage() {
+  const session = await requireSession("/dashboard");
+  const report = await sessionReport(session, isHttps(await headers()));
+  // Revoked between the two checks: treat it as signed out.
+  if (!report) redirect(loginPath("/dashboard"));
+  const { strategy, evidence, cookieName, cookieBytes, checkMs, generatedAt } = report;
+  const downstreamUrl = env.DOWNSTREAM_URL;
+  const [admin, activity] = await Promise.all([isAdmin(session.user.id), auditEventsForUser(session.user.id, 10)]);
+
+  return (
+    <>
+      <h1>Dashboard</h1>
+      <nav aria-label="Account" className="card">
+        <Link href="/dashboard/sessions">Active sessions</Link> · <Link href="/dashboard/security">Security</Link>
+        {admin && (
+          <>
+            {" "}
+            · <Link href="/admin">Admin</Link>
+          </>
+        )}
+      </nav>
+      <section className="card" aria-labelledby="who">
+        <h2 id="who">Signed in</h2>
+        <dl className="facts">
+          <dt>Name</dt>
+          <dd>{session.user.name ?? "—"}</dd>
+          <dt>Email</dt>
+          <dd>{session.user.email}</dd>
+          <dt>Strategy</dt>
+          <dd>
+            <strong>Strategy: {strategy.kind}</strong> ({strategy.label})
+          </dd>
+          <dt>Expires in</dt>
+          <dd>
+            <ExpiresIn expires={session.expires.toISOString()} serverNow={generatedAt} /> ({session.expires.toISOString()})
+          </dd>
+          <dt>Cookie</dt>
+          <dd>
+            <code>{cookieName}</code>, <span data-testid="cookie-size">{cookieBytes} bytes</span>, HttpOnly, SameSite=Lax
+          </dd>
+          <dt>Cost of one check</dt>
+          <dd data-testid="check-cost">
+            {checkMs.toFixed(2)} ms ({strategy.facts().check})
+          </dd>
+        </dl>
+      </section>
+
+      <section className="card" aria-labelledby="evidence">
+        <h2 id="evidence">What this strategy stored</h2>
+        {evidence.sections.map((section) => (
+          <div key={section.testId}>
+            <h3>{section.title}</h3>
+            <pre data-testid={section.testId}>{JSON.stringify(section.content, null, 2)}</pre>
+          </div>
+        ))}
+        <ul>
+          {evidence.notes.map((note) => (
+            <li key={note}>{note}</li>
+          ))}
+        </ul>
+      </section>
+
+      <section className="card" aria-labelledby="revocation">
+        <h2 id="revocation">How long does a stolen credential keep working?</h2>
+        <p>
+          Issues a throwaway credential of this strategy (and an API access token) for you, checks it, revokes it, and keeps
+          checking until this server refuses it.
+        </p>
+        <RevocationMeter />
+      </section>
+
+      <section className="card" aria-labelledby="downstream">
+        <h2 id="downstream">A service on another origin</h2>
+        <p>
+          The downstream service at <code>{downstreamUrl}</code> holds no secret and no database: it verifies access tokens
+          with the public keys from this app&apos;s JWKS, and answers cross-origin requests from this app only.
+        </p>
+        <DownstreamCall downstreamUrl={downstreamUrl} />
+      </section>
+
+      <section className="card" aria-labelledby="activity">
+        <h2 id="activity">Recent activity</h2>
+        {activity.length === 0 ? (
+          <p>No recorded activity yet.</p>
+        ) : (
+          <ul data-testid="recent-activity">
+            {activity.map((event) => (
+              <li key={event.id}>
+                <UtcTime date={event.createdAt} />{" "}
+                <code>{event.event}</code>
+                {event.ip ? ` from ${event.ip}` : ""}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+    </>
+  );
+}

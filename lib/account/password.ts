@@ -1,0 +1,65 @@
+import "server-only";
+import { db } from "../platform/db";
+import { log } from "../platform/log";
+import { audit } from "../security/audit";
+import type { ClientContext } from "../security/request";
+import { hashPassword, verifyPassword } from "../users/password";
+import { NewPasswordSchema } from "../users/policy";
+import { revokeOtherSessions } from "./sessions";
+
+export type ChangePasswordResult =
+  | { ok: true; revokedSessions: number }
+  | { ok: false; field: "currentPassword" | "newPassword"; message: string };
+
+export const CURRENT_PASSWORD_INCORRECT = "Current password is incorrect";
+
+/**
+ * Changes the password of a signed-in user: the current password must be
+ * given again (and is checked against its argon2id hash), the new one must
+ * pass the same rules as at registration. On success the new hash is stored
+ * and every other session and token family of the user is revoked; the
+ * session that asked (`currentSessionId`) stays signed in.
+ */
+export async function changePassword(input: {
+  userId: string;
+  currentSessionId: string | undefined;
+  currentPassword: string;
+  newPassword: string;
+  context?: ClientContext;
+  now?: Date;
+}): Promise<ChangePasswordResult> {
+  const user = await db().user.findUnique({ where: { id: input.userId }, select: { id: true, email: true, passwordHash: true } });
+  const currentOk =
+    user?.passwordHash != null && input.currentPassword.length > 0 && input.currentPassword.length <= 1024
+      ? await verifyPassword(user.passwordHash, input.currentPassword)
+      : false;
+  if (!user || !currentOk) {
+    log.info("password.change_refused", { userId: input.userId, reason: "current_password" });
+    return { ok: false, field: "currentPassword", message: CURRENT_PASSWORD_INCORRECT };
+  }
+
+  const parsed = NewPasswordSchema.safeParse(input.newPassword);
+  if (!parsed.success) {
+    return { ok: false, field: "newPassword", message: parsed.error.issues[0]?.message ?? "Choose another password." };
+  }
+  const localPart = user.email.split("@")[0] ?? "";
+  if (localPart.length >= 4 && input.newPassword.toLowerCase().includes(localPart)) {
+    return { ok: false, field: "newPassword", message: "Password must not contain your email address." };
+  }
+  if (input.newPassword === input.currentPassword) {
+    return { ok: false, field: "newPassword", message: "The new password must differ from the current one." };
+  }
+
+  const passwordHash = await hashPassword(input.newPassword);
+  await db().user.update({ where: { id: user.id }, data: { passwordHash } });
+  const revokedSessions = await revokeOtherSessions(user.id, input.currentSessionId, {
+    reason: "password_changed",
+    by: "user",
+    context: input.context,
+    now: input.now,
+  });
+  await audit("password.changed", { userId: user.id, context: input.context, detail: { revokedSessions } });
+  log.info("password.changed", { userId: user.id, revokedSessions });
+  return { ok: true, revokedSessions };
+}
+

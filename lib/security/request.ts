@@ -1,0 +1,49 @@
+import "server-only";
+
+export interface ClientContext {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+type HeaderSource = { get(name: string): string | null };
+
+/**
+ * User agent and client address of a request, trimmed to sane lengths.
+ *
+ * The address comes only from `x-sot-client-ip`, which the production server
+ * (server.mjs) sets on every request from the socket — or, with
+ * TRUSTED_PROXY_HOPS, from the trusted part of X-Forwarded-For — after
+ * discarding any value the client sent. X-Forwarded-For itself is never read
+ * here: a client can write anything into it. Without that server (`next dev`)
+ * the address is unknown: null.
+ */
+export function clientContext(headers: HeaderSource): ClientContext {
+  const userAgent = headers.get("user-agent")?.slice(0, 512) ?? null;
+  const ip = headers.get("x-sot-client-ip")?.trim().slice(0, 64) || null;
+  return { userAgent, ip };
+}
+
+/** True when the request reached us over https (directly or via a TLS-terminating proxy). */
+export function isHttps(headers: HeaderSource): boolean {
+  return headers.get("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+}
+
+/**
+ * CSRF guard for state-changing requests: a browser always says where a
+ * request comes from (Sec-Fetch-Site, Origin); anything cross-site, and the
+ * opaque `Origin: null`, is refused. A client that sends neither header is not
+ * a browser and cannot carry a victim's cookies, so it passes.
+ */
+export function isSameOriginRequest(request: Request): boolean {
+  const site = request.headers.get("sec-fetch-site");
+  if (site !== null && site !== "same-origin" && site !== "none") return false;
+  const origin = request.headers.get("origin");
+  if (origin === null) return site === null || site === "same-origin" || site === "none";
+  if (origin === "null") return false;
+  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
+  try {
+    return host !== null && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
