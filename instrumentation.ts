@@ -1,16 +1,10 @@
-/**
- * Runs once when the server starts. Configuration problems (environment,
- * signing keys) stop start-up with a clear message, instead of surfacing as
- * errors on the first request.
- */
+/** Runs once when the server starts (see lib/startup.ts). */
 export async function register() {
-  if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  try {
-    await import("./lib/platform/env");
-    const { keyRing } = await import("./lib/tokens/keys");
-    await keyRing();
-  } catch (error) {
-    console.error(`\nCannot start: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { checkConfiguration } = await import("./lib/startup");
+    await checkConfiguration();
+    // Without SMTP_URL, mail goes to an SMTP catcher in this process (127.0.0.1 only; see /dev/mailbox).
+    const { startMailCatcher } = await import("./lib/mail/catcher");
+    await startMailCatcher();
   }
 }

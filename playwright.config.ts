@@ -4,7 +4,7 @@ import { defineConfig } from '@playwright/test';
 // signing keys, production build) and its address handed over in E2E_BASE_URL;
 // next to it runs the downstream service (examples/downstream), whose address
 // comes in E2E_DOWNSTREAM_URL (e2e/downstream.spec.ts needs it).
-// To run the specs against servers started by hand (`node scripts/server.mjs
+// To run the specs against servers started by hand (`node scripts/app-process.mjs
 // --port=3000 --downstream` prints both addresses):
 //   E2E_BASE_URL=http://127.0.0.1:3000 E2E_DOWNSTREAM_URL=http://127.0.0.1:<port> \
 //   DATABASE_URL=file:/abs/path.db KEYS_FILE=/abs/keys.json npx playwright test

@@ -1,18 +1,19 @@
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { type APIRequestContext, type Page } from '@playwright/test';
 import {
-  STRATEGIES,
-  STRONG_PASSWORD,
+  expect,
   expectSignedIn,
   expectSignedOut,
   expectUnauthorized,
-  newDevice,
   other,
-  registerFreshUser,
   sessionCookies,
   signInToDashboard,
   signInUI,
+  STRATEGIES,
+  STRONG_PASSWORD,
+  test,
   type Credentials,
 } from './fixtures';
+import { auditEventsForEmail } from './db';
 
 /**
  * The account pages: the user's own sessions (every kind), ending them one by
@@ -44,8 +45,8 @@ async function openSessions(page: Page) {
   return page.getByTestId('sessions-table').locator('tbody tr');
 }
 
-test('the dashboard links to the account pages, and not to Admin for a user', async ({ page }) => {
-  await registerFreshUser(page, 'nav', 'database');
+test('the dashboard links to the account pages, and not to Admin for a user', async ({ page, newUser, signIn }) => {
+  await signIn(page, await newUser('nav'), 'database');
   const nav = page.getByRole('navigation', { name: 'Account' });
   await expect(nav.getByRole('link', { name: 'Active sessions' })).toHaveAttribute('href', '/dashboard/sessions');
   await expect(nav.getByRole('link', { name: 'Security' })).toHaveAttribute('href', '/dashboard/security');
@@ -64,10 +65,11 @@ test('the account pages are for signed-in users only', async ({ request, baseURL
 });
 
 // ASVS 7.5.2: users can view their currently active sessions — of every kind.
-test('the sessions page lists database, JWT and API sessions and marks this device', async ({ page, browser, request }) => {
-  const user = await registerFreshUser(page, 'list', 'database');
-  const b = await newDevice(browser);
-  await signInToDashboard(b.page, user, 'jwt');
+test('the sessions page lists database, JWT and API sessions and marks this device', async ({ page, request, newUser, newDevice, signIn }) => {
+  const user = await newUser('list');
+  await signIn(page, user, 'database');
+  const b = await newDevice();
+  await signIn(b.page, user, 'jwt');
   await tokenPair(request, user);
 
   const rows = await openSessions(page);
@@ -88,11 +90,12 @@ test('the sessions page lists database, JWT and API sessions and marks this devi
 
 for (const strategy of STRATEGIES) {
   // ASVS 7.5.2 (terminate any or all active sessions), 7.4.1 (a terminated session cannot be used again).
-  test(`"Sign out everywhere else" from a ${strategy} session ends the other browser and the API tokens`, async ({ page, browser, request }) => {
+  test(`"Sign out everywhere else" from a ${strategy} session ends the other browser and the API tokens`, async ({ page, request, newUser, newDevice, signIn }) => {
     test.slow();
-    const user = await registerFreshUser(page, 'others', strategy);
-    const b = await newDevice(browser);
-    await signInToDashboard(b.page, user, other(strategy));
+    const user = await newUser('others');
+    await signIn(page, user, strategy);
+    const b = await newDevice();
+    await signIn(b.page, user, other(strategy));
     const pair = await tokenPair(request, user);
 
     const rows = await openSessions(page);
@@ -109,10 +112,11 @@ for (const strategy of STRATEGIES) {
   });
 
   // ASVS 7.5.2 and 7.4.1: ending one chosen session; ending this one signs this browser out.
-  test(`revoking one session by row (${strategy} device)`, async ({ page, browser }) => {
-    const user = await registerFreshUser(page, 'row', strategy);
-    const b = await newDevice(browser);
-    await signInToDashboard(b.page, user, other(strategy));
+  test(`revoking one session by row (${strategy} device)`, async ({ page, newUser, newDevice, signIn }) => {
+    const user = await newUser('row');
+    await signIn(page, user, strategy);
+    const b = await newDevice();
+    await signIn(b.page, user, other(strategy));
 
     const rows = await openSessions(page);
     await expect(rows).toHaveCount(2);
@@ -133,10 +137,10 @@ for (const strategy of STRATEGIES) {
 }
 
 // ASVS 8.2.2: a session id that belongs to someone else is refused; nothing is revoked.
-test('a forged session id cannot revoke another user\'s session', async ({ page, browser }) => {
-  await registerFreshUser(page, 'forger', 'database');
-  const victim = await newDevice(browser);
-  await registerFreshUser(victim.page, 'victim', 'jwt');
+test('a forged session id cannot revoke another user\'s session', async ({ page, newUser, newDevice, signIn }) => {
+  await signIn(page, await newUser('forger'), 'database');
+  const victim = await newDevice();
+  await signIn(victim.page, await newUser('victim'), 'jwt');
   const victimRows = await openSessions(victim.page);
   const victimSessionId = await victimRows.first().getAttribute('data-session-id');
   expect(victimSessionId).toBeTruthy();
@@ -155,11 +159,12 @@ test('a forged session id cannot revoke another user\'s session', async ({ page,
 for (const strategy of STRATEGIES) {
   // ASVS 6.2.2 / 6.2.3 (change password with the current one), 7.5.1 (re-authentication before changing
   // an authentication factor), 7.4.3 (other sessions end after a password change).
-  test(`changing the password (${strategy}) needs the current one and signs out every other session`, async ({ page, browser, request }) => {
+  test(`changing the password (${strategy}) needs the current one and signs out every other session`, async ({ page, request, newUser, newDevice, signIn }) => {
     test.slow(); // several argon2id hashes and three sign-ins
-    const user = await registerFreshUser(page, 'password', strategy);
-    const b = await newDevice(browser);
-    await signInToDashboard(b.page, user, other(strategy));
+    const user = await newUser('password');
+    await signIn(page, user, strategy);
+    const b = await newDevice();
+    await signIn(b.page, user, other(strategy));
     const pair = await tokenPair(request, user);
     const newPassword = 'Quartz-harbor-violet-77';
     const form = page.getByRole('form', { name: 'Change password' });
@@ -190,7 +195,7 @@ for (const strategy of STRATEGIES) {
     await expect(page.getByTestId('recent-activity')).toContainText('password.changed');
 
     // The old password no longer signs in; the new one does.
-    const c = await newDevice(browser);
+    const c = await newDevice();
     await signInUI(c.page, { email: user.email, password: STRONG_PASSWORD, strategy });
     await expect(c.page.getByRole('form', { name: 'Sign in' }).getByRole('alert')).toHaveText('Invalid email or password');
     expect((await request.post('/api/token', { data: { email: user.email, password: STRONG_PASSWORD } })).status()).toBe(401);
@@ -200,3 +205,20 @@ for (const strategy of STRATEGIES) {
     await c.context.close();
   });
 }
+
+// ASVS 16.3.1: ending a session at sign-in (the browser's previous one) and at sign-out is recorded with the client address.
+test('the session replaced at sign-in and the one ended at sign-out are audited with the client address', async ({ page, newUser, signIn }) => {
+  const user = await newUser('audit');
+  await signIn(page, user, 'database');
+  await signIn(page, user, 'jwt');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login\?signedOut=revoked$/);
+
+  const revocations = (await auditEventsForEmail(user.email)).filter((row) => row.event === 'session.revoked' || row.event === 'signout');
+  expect(revocations.map((row) => [row.event, row.detail.reason ?? null, row.detail.kind ?? row.detail.strategy])).toEqual([
+    ['session.revoked', 'replaced_at_sign_in', 'database'],
+    ['session.revoked', 'sign_out', 'jwt'],
+    ['signout', null, 'jwt'],
+  ]);
+  for (const row of revocations) expect(row.ip, `${row.event} records the address`).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/);
+});

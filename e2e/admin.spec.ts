@@ -1,15 +1,13 @@
-import { expect, test } from '@playwright/test';
 import {
   ADMIN,
   DEMO,
-  STRATEGIES,
+  expect,
   expectSignedIn,
   expectSignedOut,
-  newDevice,
   other,
-  registerFreshUser,
   signInHttp,
-  signInToDashboard,
+  STRATEGIES,
+  test,
 } from './fixtures';
 
 /** The admin page: who may see it, and an administrator ending someone else's session. */
@@ -35,8 +33,8 @@ for (const strategy of STRATEGIES) {
   });
 }
 
-test('an admin sees users, sessions and the audit log, and the dashboard links to Admin', async ({ page }) => {
-  await signInToDashboard(page, ADMIN, 'jwt');
+test('an admin sees users, sessions and the audit log, and the dashboard links to Admin', async ({ page, signIn }) => {
+  await signIn(page, ADMIN, 'jwt');
   await page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: 'Admin' }).click();
   await expect(page).toHaveURL(/\/admin$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Admin' })).toBeVisible();
@@ -50,10 +48,11 @@ test('an admin sees users, sessions and the audit log, and the dashboard links t
 
 for (const strategy of STRATEGIES) {
   // ASVS 7.4.5: administrators can terminate the active sessions of an individual user; 7.4.1: at once.
-  test(`an admin revokes a user's ${strategy} session and the user's next request is refused`, async ({ page, browser }) => {
-    const user = await registerFreshUser(page, 'admin-target', strategy);
-    const admin = await newDevice(browser);
-    await signInToDashboard(admin.page, ADMIN, other(strategy));
+  test(`an admin revokes a user's ${strategy} session and the user's next request is refused`, async ({ page, newUser, newDevice, signIn }) => {
+    const user = await newUser('admin-target');
+    await signIn(page, user, strategy);
+    const admin = await newDevice();
+    await signIn(admin.page, ADMIN, other(strategy));
 
     await admin.page.goto('/admin');
     const userRow = admin.page.getByTestId('admin-users').locator('tbody tr').filter({ hasText: user.email });

@@ -1,6 +1,14 @@
-import { expect, test, type APIRequestContext } from '@playwright/test';
+import { type APIRequestContext } from '@playwright/test';
 import { decodeProtectedHeader, decodeJwt } from 'jose';
-import { DEMO, expectMe, expectUnauthorized, requestCookie, signInHttp } from './fixtures';
+import {
+  DEMO,
+  expect,
+  expectMe,
+  expectUnauthorized,
+  requestCookie,
+  signInHttp,
+  test,
+} from './fixtures';
 
 /**
  * The token API over real HTTP, as a mobile app or CLI would use it: access

@@ -125,3 +125,66 @@ export async function sessionRecordsForEmail(email: string): Promise<SessionReco
   }
   return rows.map((row) => ({ strategy: row.strategy, sessionToken: row.sessionToken, revoked: row.revokedAt !== null }));
 }
+
+/**
+ * Creates an account directly in the app's database, as the seed does: the
+ * fixture for tests that need a user of their own but are not about signing
+ * up. The hash is an argon2id PHC string made by the same library the app uses.
+ */
+export async function insertUser(user: { id: string; email: string; name: string; passwordHash: string }): Promise<void> {
+  const url = databaseUrl();
+  const now = new Date().toISOString();
+  if (url.startsWith('file:')) {
+    const db = new Database(sqlitePath(url), { fileMustExist: true, timeout: 5000 });
+    try {
+      db.prepare(
+        'INSERT INTO "User" ("id", "email", "name", "passwordHash", "role", "emailVerified", "createdAt", "updatedAt") VALUES (?, ?, ?, ?, \'user\', ?, ?, ?)',
+      ).run(user.id, user.email, user.name, user.passwordHash, now, now, now);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(
+      'INSERT INTO "User" ("id", "email", "name", "passwordHash", "role", "emailVerified", "createdAt", "updatedAt") VALUES ($1, $2, $3, $4, \'user\', $5, $5, $6)',
+      [user.id, user.email, user.name, user.passwordHash, now, now],
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+export interface AuditRow {
+  event: string;
+  ip: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** The audit events of the user with this email, oldest first. */
+export async function auditEventsForEmail(email: string): Promise<AuditRow[]> {
+  const url = databaseUrl();
+  const text = (placeholder: string) =>
+    `SELECT a."event", a."ip", a."detail" FROM "AuditEvent" a JOIN "User" u ON u."id" = a."userId" WHERE u."email" = ${placeholder} ORDER BY a."createdAt", a."id"`;
+  type Raw = { event: string; ip: string | null; detail: string | null };
+  let rows: Raw[];
+  if (url.startsWith('file:')) {
+    const db = new Database(sqlitePath(url), { readonly: true, fileMustExist: true });
+    try {
+      rows = db.prepare(text('?')).all(email) as Raw[];
+    } finally {
+      db.close();
+    }
+  } else {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      rows = (await client.query<Raw>(text('$1'), [email])).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  return rows.map((row) => ({ event: row.event, ip: row.ip, detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : {} }));
+}

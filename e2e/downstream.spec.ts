@@ -3,18 +3,28 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { expect, test, type APIRequestContext, type APIResponse } from '@playwright/test';
+import { type APIRequestContext, type APIResponse } from '@playwright/test';
 import { SignJWT, base64url, decodeJwt, decodeProtectedHeader, importJWK, type JWK, type JWTPayload, type JSONWebKeySet } from 'jose';
-import { COOKIE, DEMO, STRATEGIES, decodeSegment, encodeSegment, requestCookie, signInHttp, signInToDashboard } from './fixtures';
+import {
+  COOKIE,
+  decodeSegment,
+  DEMO,
+  encodeSegment,
+  expect,
+  requestCookie,
+  signInHttp,
+  STRATEGIES,
+  test,
+} from './fixtures';
 
 /**
- * The downstream service (examples/downstream/server.mjs): another origin that
+ * The downstream service (examples/downstream/service.mjs): another origin that
  * accepts the app's access tokens, verified with the public keys of the app's
  * JWKS and nothing else. scripts/test.mjs starts it next to the app, allowing
  * exactly the app's origin, and passes its address in E2E_DOWNSTREAM_URL.
  */
 
-const DOWNSTREAM_SCRIPT = path.resolve(__dirname, '..', 'examples', 'downstream', 'server.mjs');
+const DOWNSTREAM_SCRIPT = path.resolve(__dirname, '..', 'examples', 'downstream', 'service.mjs');
 const EVIL_ORIGIN = 'https://evil.example';
 const VERIFIED_BY = 'downstream service (public key from the JWKS only)';
 const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
@@ -386,10 +396,7 @@ async function closedPort(): Promise<number> {
 }
 
 test.describe('downstream service: process', () => {
-  test('JWKS unreachable: 503 unavailable, bad tokens still 401; logs carry no token; SIGTERM stops it cleanly', async ({
-    request,
-    baseURL,
-  }) => {
+  test('JWKS unreachable: 503 unavailable, bad tokens still 401; logs carry no token; SIGTERM stops it cleanly', async ({ request, baseURL }) => {
     const token = await accessToken(request);
     const service = startOwnService({
       APP_ORIGIN: originOf(baseURL),
@@ -438,8 +445,8 @@ test.describe('downstream service: process', () => {
 // ------------------------------------------------------------ in Chromium ---
 
 for (const strategy of STRATEGIES) {
-  test(`the dashboard calls the downstream service with an access token (${strategy})`, async ({ page }) => {
-    await signInToDashboard(page, DEMO, strategy);
+  test(`the dashboard calls the downstream service with an access token (${strategy})`, async ({ page, signIn }) => {
+    await signIn(page, DEMO, strategy);
     const target = new URL(greetingUrl());
     const answered = page.waitForResponse((response) => {
       const url = new URL(response.url());
@@ -462,11 +469,7 @@ for (const strategy of STRATEGIES) {
   });
 }
 
-test('a page on another origin cannot call the downstream service, even with a valid token', async ({
-  page,
-  request,
-  baseURL,
-}) => {
+test('a page on another origin cannot call the downstream service, even with a valid token', async ({ page, request, baseURL }) => {
   const token = await accessToken(request);
   // Runs in the page: a plain fetch, with the token when there is one.
   const callDownstream = ({ url, token: bearerToken }: { url: string; token: string }) =>

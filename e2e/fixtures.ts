@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { expect, type APIRequestContext, type APIResponse, type BrowserContext, type Cookie, type Page } from '@playwright/test';
+import { hash } from '@node-rs/argon2';
+import { test as base, expect, type APIRequestContext, type APIResponse, type BrowserContext, type Cookie, type Page } from '@playwright/test';
+import { insertUser } from './db';
+
+export { expect };
 
 export const STRATEGIES = ['database', 'jwt'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -74,19 +78,25 @@ export async function onlySessionCookie(context: BrowserContext, strategy: Strat
 }
 
 /**
- * Sign in over plain HTTP, as a non-browser client would: fetch a CSRF token,
- * then post the credentials form. The request context keeps the cookies.
+ * Sign in over plain HTTP through the real credentials endpoint: fetch a CSRF
+ * token, then post the credentials form (with the Origin a browser would
+ * send). The request context keeps the cookies; a browser context's
+ * `context.request` shares them with its pages.
  */
 export async function signInHttp(
   request: APIRequestContext,
   { email, password, strategy, callbackUrl = '/dashboard' }: Credentials & { strategy: Strategy; callbackUrl?: string },
+  /** Another server than the suite's (an absolute origin); default: the suite's baseURL. */
+  server = '',
 ): Promise<APIResponse> {
-  const csrf = await request.get('/api/auth/csrf');
+  const csrf = await request.get(`${server}/api/auth/csrf`);
   expect(csrf.status()).toBe(200);
   const { csrfToken } = (await csrf.json()) as { csrfToken?: unknown };
   expect(typeof csrfToken).toBe('string');
-  return request.post('/api/auth/callback/credentials', {
+  const origin = new URL(csrf.url()).origin;
+  return request.post(`${server}/api/auth/callback/credentials`, {
     form: { csrfToken: csrfToken as string, email, password, strategy, callbackUrl },
+    headers: { origin },
     maxRedirects: 0,
   });
 }
@@ -158,22 +168,66 @@ export function encodeSegment(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-// ---- account and admin pages ----
+// ---- fixtures ----
 
-/** A browser context of its own (its own cookie jar) with one page in it: a second device. */
-export async function newDevice(browser: { newContext(): Promise<BrowserContext> }): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext();
-  return { context, page: await context.newPage() };
+export interface User extends Credentials {
+  id: string;
+  name: string;
 }
 
-/** Registers a new account in this page's browser (signed in with `strategy`); returns its credentials. */
-export async function registerFreshUser(page: Page, tag: string, strategy: Strategy): Promise<Credentials & { name: string }> {
-  const user = { name: `${tag} user`, email: uniqueEmail(tag), password: STRONG_PASSWORD };
-  await registerUI(page, { ...user, strategy });
-  await expect(page).toHaveURL(/\/dashboard$/);
-  await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
-  return user;
+interface Fixtures {
+  /**
+   * A fresh account of this test's own, not signed in. Created in the app's
+   * database the way the seed creates the demo accounts, so only the tests
+   * about signing up pay for the sign-up flow.
+   */
+  newUser: (tag: string) => Promise<User>;
+  /** Another browser with its own cookie jar (a second device), closed after the test. */
+  newDevice: () => Promise<{ context: BrowserContext; page: Page }>;
+  /**
+   * Signs a browser in through the real credentials endpoint over HTTP (no
+   * form typing; the tests about the sign-in form use it) and opens the dashboard.
+   */
+  signIn: (page: Page, user: Credentials, strategy: Strategy) => Promise<void>;
 }
+
+interface WorkerFixtures {
+  /** The argon2id hash of STRONG_PASSWORD, made once per worker with the app's parameters. */
+  strongPasswordHash: string;
+}
+
+export const test = base.extend<Fixtures, WorkerFixtures>({
+  strongPasswordHash: [
+    async ({}, provide) => {
+      await provide(await hash(STRONG_PASSWORD, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 }));
+    },
+    { scope: 'worker' },
+  ],
+  newUser: async ({ strongPasswordHash }, provide) => {
+    await provide(async (tag) => {
+      const user = { id: `e2e${randomBytes(12).toString('hex')}`, name: `${tag} user`, email: uniqueEmail(tag), password: STRONG_PASSWORD };
+      await insertUser({ ...user, passwordHash: strongPasswordHash });
+      return user;
+    });
+  },
+  newDevice: async ({ browser }, provide) => {
+    const contexts: BrowserContext[] = [];
+    await provide(async () => {
+      const context = await browser.newContext();
+      contexts.push(context);
+      return { context, page: await context.newPage() };
+    });
+    await Promise.all(contexts.map((context) => context.close()));
+  },
+  signIn: async ({}, provide) => {
+    await provide(async (page, user, strategy) => {
+      const response = await signInHttp(page.context().request, { ...user, strategy });
+      expect(response.status(), 'sign-in over HTTP').toBe(302);
+      await page.goto('/dashboard');
+      await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
+    });
+  },
+});
 
 /** Asserts that this browser is signed out: /dashboard lands on /login and /api/me is 401. */
 export async function expectSignedOut(page: Page): Promise<void> {

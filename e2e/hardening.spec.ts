@@ -1,5 +1,13 @@
-import { expect, test, type APIResponse } from '@playwright/test';
-import { ADMIN, DEMO, STRATEGIES, expectUnauthorized, signInHttp, signInToDashboard } from './fixtures';
+import { type APIResponse } from '@playwright/test';
+import {
+  ADMIN,
+  DEMO,
+  expect,
+  expectUnauthorized,
+  signInHttp,
+  STRATEGIES,
+  test,
+} from './fixtures';
 
 /**
  * Headers, CSRF, caching and hostile input, over real HTTP and in Chromium.
@@ -60,12 +68,12 @@ test('every page sends a nonce CSP and the security headers, signed in or not', 
 });
 
 // ASVS 3.4.3: the CSP really holds — the app runs in Chromium with no violation reported.
-test('pages run under the CSP without violations in Chromium', async ({ page }) => {
+test('pages run under the CSP without violations in Chromium', async ({ page, signIn }) => {
   const violations: string[] = [];
   page.on('console', (message) => {
     if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
   });
-  await signInToDashboard(page, DEMO, 'jwt');
+  await signIn(page, DEMO, 'jwt');
   await page.goto('/login');
   await page.goto('/');
   expect(violations).toEqual([]);
@@ -165,11 +173,11 @@ test('admin area: redirect when signed out, 403 for a user, 200 for an admin', a
 });
 
 // ASVS 7.2.4: every sign-in issues a new session token and ends the one the browser had (fixation).
-test('signing in again replaces the previous session and revokes it', async ({ page, context, request }) => {
-  await signInToDashboard(page, DEMO, 'database');
+test('signing in again replaces the previous session and revokes it', async ({ page, context, request, signIn }) => {
+  await signIn(page, DEMO, 'database');
   const first = (await context.cookies()).find((cookie) => cookie.name === 'sot.session');
   expect(first).toBeTruthy();
-  await signInToDashboard(page, DEMO, 'database');
+  await signIn(page, DEMO, 'database');
   const second = (await context.cookies()).find((cookie) => cookie.name === 'sot.session');
   expect(second?.value).toBeTruthy();
   expect(second?.value).not.toBe(first?.value);
@@ -177,7 +185,7 @@ test('signing in again replaces the previous session and revokes it', async ({ p
   expect((await request.get('/api/me', { headers: { cookie: `sot.session=${second?.value}` } })).status()).toBe(200);
 
   // Switching strategy on sign-in leaves exactly one session cookie, of the new kind.
-  await signInToDashboard(page, DEMO, 'jwt');
+  await signIn(page, DEMO, 'jwt');
   const names = (await context.cookies()).map((cookie) => cookie.name).filter((name) => name.startsWith('sot.'));
   expect(names).toEqual(['sot.jwt']);
   await expectUnauthorized(await request.get('/api/me', { headers: { cookie: `sot.session=${second?.value}` } }));

@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { expect, test } from '@playwright/test';
 import { decodeProtectedHeader } from 'jose';
-import { DEMO } from './fixtures';
+import {
+  DEMO,
+  expect,
+  test,
+} from './fixtures';
 
 /**
  * `npm run keys:rotate` against the running server's key file: the new key is

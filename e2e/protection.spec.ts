@@ -1,19 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { expect, test, type APIRequestContext } from '@playwright/test';
+import { type APIRequestContext } from '@playwright/test';
 import { SignJWT, generateKeyPair } from 'jose';
 import { tokenHash } from './db';
 import {
   COOKIE,
-  DEMO,
-  RADIO,
-  STRATEGIES,
   decodeSegment,
+  DEMO,
   encodeSegment,
+  expect,
   expectDashboardRedirect,
   expectUnauthorized,
+  RADIO,
   requestCookie,
   signInHttp,
   signInUI,
+  STRATEGIES,
+  test,
   type Strategy,
 } from './fixtures';
 

@@ -1,22 +1,19 @@
-import { expect, test } from '@playwright/test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { countRowsWithRawToken, countSessionRows, countSessionRowsForEmail, sessionRecordsForEmail } from './db';
 import {
   ADMIN,
   COOKIE,
   DEMO,
-  STRATEGIES,
-  STRONG_PASSWORD,
+  expect,
   expectMe,
   expectUnauthorized,
   onlySessionCookie,
   other,
-  registerUI,
   requestCookie,
   setCookies,
   signInHttp,
-  signInToDashboard,
-  uniqueEmail,
+  STRATEGIES,
+  test,
 } from './fixtures';
 
 interface PublicJwk {
@@ -29,13 +26,8 @@ interface PublicJwk {
 }
 
 test.describe('database strategy', () => {
-  test('the cookie is an opaque token; the database stores only its hash; sign-out deletes the row', async ({
-    page,
-    context,
-    playwright,
-    baseURL,
-  }) => {
-    await signInToDashboard(page, DEMO, 'database');
+  test('the cookie is an opaque token; the database stores only its hash; sign-out deletes the row', async ({ page, context, playwright, baseURL, signIn }) => {
+    await signIn(page, DEMO, 'database');
     const { value: token } = await onlySessionCookie(context, 'database');
     // base64url, at least 128 bits (22 characters)
     expect(token).toMatch(/^[A-Za-z0-9_-]{22,}$/);
@@ -53,16 +45,16 @@ test.describe('database strategy', () => {
     await replay.dispose();
   });
 
-  test('each sign-in gets its own row; signing out one leaves the other', async ({ browser }) => {
-    const email = uniqueEmail('two-devices');
+  test('each sign-in gets its own row; signing out one leaves the other', async ({ browser, newUser, signIn }) => {
+    const user = await newUser('two-devices');
+    const email = user.email;
     const first = await browser.newContext();
     const second = await browser.newContext();
     try {
       const firstPage = await first.newPage();
-      await registerUI(firstPage, { name: 'Two Devices', email, password: STRONG_PASSWORD, strategy: 'database' });
-      await expect(firstPage).toHaveURL(/\/dashboard$/);
+      await signIn(firstPage, user, 'database');
       const secondPage = await second.newPage();
-      await signInToDashboard(secondPage, { email, password: STRONG_PASSWORD }, 'database');
+      await signIn(secondPage, user, 'database');
 
       const a = (await onlySessionCookie(first, 'database')).value;
       const b = (await onlySessionCookie(second, 'database')).value;
@@ -98,12 +90,8 @@ test.describe('jwt strategy', () => {
     expect(new Set(jwks.keys.map((key) => key.kid)).size).toBe(jwks.keys.length);
   });
 
-  test('the cookie is a compact JWS that verifies with the JWKS and carries the claims', async ({
-    page,
-    context,
-    request,
-  }) => {
-    await signInToDashboard(page, DEMO, 'jwt');
+  test('the cookie is a compact JWS that verifies with the JWKS and carries the claims', async ({ page, context, request, signIn }) => {
+    await signIn(page, DEMO, 'jwt');
     const { value: token } = await onlySessionCookie(context, 'jwt');
     const segments = token.split('.');
     expect(segments).toHaveLength(3);
@@ -135,14 +123,10 @@ test.describe('jwt strategy', () => {
     expect(Math.abs(Date.parse(me.expires) / 1000 - payload.exp!)).toBeLessThanOrEqual(1);
   });
 
-  test('a JWT sign-in stores a session record (no token) that sign-out revokes; a copied cookie is then refused', async ({
-    page,
-    context,
-    request,
-  }) => {
-    const email = uniqueEmail('hybrid');
-    await registerUI(page, { name: 'Hybrid', email, password: STRONG_PASSWORD, strategy: 'jwt' });
-    await expect(page).toHaveURL(/\/dashboard$/);
+  test('a JWT sign-in stores a session record (no token) that sign-out revokes; a copied cookie is then refused', async ({ page, context, request, newUser, signIn }) => {
+    const user = await newUser('hybrid');
+    const email = user.email;
+    await signIn(page, user, 'jwt');
     const cookie = await onlySessionCookie(context, 'jwt');
     expect(await sessionRecordsForEmail(email)).toEqual([{ strategy: 'jwt', sessionToken: null, revoked: false }]);
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -156,9 +140,7 @@ test.describe('jwt strategy', () => {
 
 for (const strategy of STRATEGIES) {
   test.describe(`${strategy} strategy over HTTP`, () => {
-    test('csrf + credentials callback sets only the strategy cookie; /api/me has the contract shape', async ({
-      request,
-    }) => {
+    test('csrf + credentials callback sets only the strategy cookie; /api/me has the contract shape', async ({ request }) => {
       const response = await signInHttp(request, { ...DEMO, strategy });
       expect(response.status()).toBe(302);
       const cookies = setCookies(response);
@@ -185,13 +167,13 @@ for (const strategy of STRATEGIES) {
   });
 }
 
-test('two browser contexts with different strategies work side by side', async ({ browser }) => {
+test('two browser contexts with different strategies work side by side', async ({ browser, signIn }) => {
   const dbContext = await browser.newContext();
   const jwtContext = await browser.newContext();
   try {
     const dbPage = await dbContext.newPage();
     const jwtPage = await jwtContext.newPage();
-    await Promise.all([signInToDashboard(dbPage, DEMO, 'database'), signInToDashboard(jwtPage, ADMIN, 'jwt')]);
+    await Promise.all([signIn(dbPage, DEMO, 'database'), signIn(jwtPage, ADMIN, 'jwt')]);
 
     await onlySessionCookie(dbContext, 'database');
     await onlySessionCookie(jwtContext, 'jwt');

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, startServer } from './server.mjs';
+import { ROOT, startServer } from './app-process.mjs';
 
 const DEMO = { email: 'demo@example.com', password: 'demo-password-123' };
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');

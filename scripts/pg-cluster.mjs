@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from './server.mjs';
+import { freePort } from './app-process.mjs';
 
 const run = promisify(execFile);
 const PREFERRED_BIN = '/usr/lib/postgresql/15/bin';

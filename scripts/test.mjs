@@ -27,7 +27,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { findPgBin, startPgCluster } from './pg-cluster.mjs';
-import { ROOT, killGroup, startAppWithDownstream } from './server.mjs';
+import { ROOT, killGroup, startAppWithDownstream } from './app-process.mjs';
 
 const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'outage'];
 const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'outage'] };
@@ -106,7 +106,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 // Synchronous last resort for anything still running (servers and clusters
-// have their own exit hooks in server.mjs and pg-cluster.mjs).
+// have their own exit hooks in app-process.mjs and pg-cluster.mjs).
 process.on('exit', () => {
   for (const pid of children) killGroup(pid, 'SIGKILL');
 });
@@ -315,6 +315,10 @@ async function runE2E(label, makeDatabase) {
       RATE_LIMIT_TOKEN_PER_IP: '500',
       RATE_LIMIT_REGISTER_PER_IP: '500',
       RATE_LIMIT_REFRESH_PER_IP: '500',
+      // Day-long windows (aligned to midnight UTC), so a spec that fills a
+      // counter practically never straddles a window's end.
+      RATE_LIMIT_WINDOW_SECONDS: '86400',
+      RATE_LIMIT_RESET_PER_IP: '500',
     };
     console.log(`database: ${databaseUrl}\nkeys file: ${env.KEYS_FILE}`);
 

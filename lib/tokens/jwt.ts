@@ -139,7 +139,8 @@ export interface VerifiedToken<C> {
 // Revocation is not part of this: it is checked per request by the caller.
 const VERIFIED_CACHE_SIZE = 5000;
 interface Remembered {
-  kind: TokenKind<CommonClaims>;
+  /** The kind's name: the proxy and the app are separate bundles, each with its own kind objects. */
+  kind: string;
   verified: VerifiedToken<CommonClaims>;
 }
 const verifiedKey = Symbol.for("session-or-token.verified-jwts");
@@ -179,15 +180,15 @@ export async function verifyToken<C extends CommonClaims>(kind: TokenKind<C>, to
   const cache = verifiedCache();
   const remembered = cache.get(token);
   if (remembered) {
-    if (remembered.kind !== kind) return null;
-    if (stillValid(remembered.kind, remembered.verified, ring, Math.floor(Date.now() / 1000))) return remembered.verified as VerifiedToken<C>;
+    if (remembered.kind !== kind.name) return null;
+    if (stillValid(kind as TokenKind<CommonClaims>, remembered.verified, ring, Math.floor(Date.now() / 1000))) return remembered.verified as VerifiedToken<C>;
     cache.delete(token);
     return null;
   }
   const verified = await verifyUncached(kind, token, ring);
   if (verified) {
     if (cache.size >= VERIFIED_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-    cache.set(token, { kind: kind as TokenKind<CommonClaims>, verified });
+    cache.set(token, { kind: kind.name, verified });
   }
   return verified;
 }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startPgCluster } from '../../scripts/pg-cluster.mjs';
-import { ROOT, startServer } from '../../scripts/server.mjs';
+import { ROOT, startServer } from '../../scripts/app-process.mjs';
 
 let cluster;
 let server;

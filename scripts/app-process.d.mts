@@ -1,0 +1,24 @@
+// Types of the parts of app-process.mjs that TypeScript callers (e2e specs) use.
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  running: boolean;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  port?: number;
+  host?: string;
+  cwd?: string;
+  readyPath?: string;
+  timeoutMs?: number;
+  logFile?: string;
+  echo?: boolean;
+}
+
+export const ROOT: string;
+export function freePort(host?: string): Promise<number>;
+export function startServer(options?: StartOptions): Promise<RunningServer>;
