@@ -25,13 +25,22 @@ function sqlitePath(url: string): string {
   return path.resolve(file);
 }
 
-async function queryCount(sql: { sqlite: string; postgres: string }, params: string[]): Promise<number> {
+/**
+ * Runs one statement on the server's database, SQLite or PostgreSQL. The text
+ * is written with PostgreSQL placeholders ($1, $2 …, each used once, in order);
+ * for SQLite they become `?`.
+ */
+async function run<Row>(text: string, params: unknown[], options: { write?: boolean } = {}): Promise<Row[]> {
   const url = databaseUrl();
   if (url.startsWith('file:')) {
-    const db = new Database(sqlitePath(url), { readonly: true, fileMustExist: true });
+    const db = new Database(sqlitePath(url), { readonly: !options.write, fileMustExist: true, timeout: 5000 });
     try {
-      const row = db.prepare(sql.sqlite).get(...params) as { n: number | bigint } | undefined;
-      return Number(row?.n ?? 0);
+      const statement = db.prepare(text.replace(/\$\d+/g, '?'));
+      if (options.write) {
+        statement.run(...params);
+        return [];
+      }
+      return statement.all(...params) as Row[];
     } finally {
       db.close();
     }
@@ -40,8 +49,7 @@ async function queryCount(sql: { sqlite: string; postgres: string }, params: str
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      const result = await client.query<{ n: number }>(sql.postgres, params);
-      return Number(result.rows[0]?.n ?? 0);
+      return (await client.query(text, params)).rows as Row[];
     } finally {
       await client.end();
     }
@@ -49,13 +57,16 @@ async function queryCount(sql: { sqlite: string; postgres: string }, params: str
   throw new Error(`unsupported DATABASE_URL: ${url}`);
 }
 
+/** A `SELECT COUNT(*) AS n …` (PostgreSQL returns it as text). */
+async function queryCount(text: string, params: string[]): Promise<number> {
+  const [row] = await run<{ n: number | bigint | string }>(text, params);
+  return Number(row?.n ?? 0);
+}
+
 /** Number of Session rows stored for this cookie token (by its hash). */
 export function countSessionRows(token: string): Promise<number> {
   return queryCount(
-    {
-      sqlite: 'SELECT COUNT(*) AS n FROM "Session" WHERE "sessionToken" = ?',
-      postgres: 'SELECT COUNT(*)::int AS n FROM "Session" WHERE "sessionToken" = $1',
-    },
+    'SELECT COUNT(*) AS n FROM "Session" WHERE "sessionToken" = $1',
     [tokenHash(token)],
   );
 }
@@ -63,10 +74,7 @@ export function countSessionRows(token: string): Promise<number> {
 /** Number of Session rows that hold the raw token itself (must always be 0). */
 export function countRowsWithRawToken(token: string): Promise<number> {
   return queryCount(
-    {
-      sqlite: 'SELECT COUNT(*) AS n FROM "Session" WHERE "sessionToken" = ?',
-      postgres: 'SELECT COUNT(*)::int AS n FROM "Session" WHERE "sessionToken" = $1',
-    },
+    'SELECT COUNT(*) AS n FROM "Session" WHERE "sessionToken" = $1',
     [token],
   );
 }
@@ -74,11 +82,7 @@ export function countRowsWithRawToken(token: string): Promise<number> {
 /** Number of Session rows of the user with this email. */
 export function countSessionRowsForEmail(email: string): Promise<number> {
   return queryCount(
-    {
-      sqlite: 'SELECT COUNT(*) AS n FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = ?',
-      postgres:
-        'SELECT COUNT(*)::int AS n FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = $1',
-    },
+    'SELECT COUNT(*) AS n FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = $1',
     [email],
   );
 }
@@ -86,10 +90,7 @@ export function countSessionRowsForEmail(email: string): Promise<number> {
 /** Number of User rows with this email. */
 export function countUsers(email: string): Promise<number> {
   return queryCount(
-    {
-      sqlite: 'SELECT COUNT(*) AS n FROM "User" WHERE "email" = ?',
-      postgres: 'SELECT COUNT(*)::int AS n FROM "User" WHERE "email" = $1',
-    },
+    'SELECT COUNT(*) AS n FROM "User" WHERE "email" = $1',
     [email],
   );
 }
@@ -102,27 +103,10 @@ export interface SessionRecord {
 
 /** The Session rows of the user with this email (oldest first). */
 export async function sessionRecordsForEmail(email: string): Promise<SessionRecord[]> {
-  const url = databaseUrl();
-  const text = (placeholder: string) =>
-    `SELECT s."strategy", s."sessionToken", s."revokedAt" FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = ${placeholder} ORDER BY s."createdAt"`;
-  type Raw = { strategy: string; sessionToken: string | null; revokedAt: unknown };
-  let rows: Raw[];
-  if (url.startsWith('file:')) {
-    const db = new Database(sqlitePath(url), { readonly: true, fileMustExist: true });
-    try {
-      rows = db.prepare(text('?')).all(email) as Raw[];
-    } finally {
-      db.close();
-    }
-  } else {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      rows = (await client.query<Raw>(text('$1'), [email])).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const rows = await run<{ strategy: string; sessionToken: string | null; revokedAt: unknown }>(
+    'SELECT s."strategy", s."sessionToken", s."revokedAt" FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = $1 ORDER BY s."createdAt"',
+    [email],
+  );
   return rows.map((row) => ({ strategy: row.strategy, sessionToken: row.sessionToken, revoked: row.revokedAt !== null }));
 }
 
@@ -132,29 +116,12 @@ export async function sessionRecordsForEmail(email: string): Promise<SessionReco
  * up. The hash is an argon2id PHC string made by the same library the app uses.
  */
 export async function insertUser(user: { id: string; email: string; name: string; passwordHash: string }): Promise<void> {
-  const url = databaseUrl();
   const now = new Date().toISOString();
-  if (url.startsWith('file:')) {
-    const db = new Database(sqlitePath(url), { fileMustExist: true, timeout: 5000 });
-    try {
-      db.prepare(
-        'INSERT INTO "User" ("id", "email", "name", "passwordHash", "role", "emailVerified", "createdAt", "updatedAt") VALUES (?, ?, ?, ?, \'user\', ?, ?, ?)',
-      ).run(user.id, user.email, user.name, user.passwordHash, now, now, now);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(
-      'INSERT INTO "User" ("id", "email", "name", "passwordHash", "role", "emailVerified", "createdAt", "updatedAt") VALUES ($1, $2, $3, $4, \'user\', $5, $5, $6)',
-      [user.id, user.email, user.name, user.passwordHash, now, now],
-    );
-  } finally {
-    await client.end();
-  }
+  await run(
+    'INSERT INTO "User" ("id", "email", "name", "passwordHash", "role", "emailVerified", "createdAt", "updatedAt") VALUES ($1, $2, $3, $4, \'user\', $5, $6, $7)',
+    [user.id, user.email, user.name, user.passwordHash, now, now, now],
+    { write: true },
+  );
 }
 
 export interface AuditRow {
@@ -165,26 +132,9 @@ export interface AuditRow {
 
 /** The audit events of the user with this email, oldest first. */
 export async function auditEventsForEmail(email: string): Promise<AuditRow[]> {
-  const url = databaseUrl();
-  const text = (placeholder: string) =>
-    `SELECT a."event", a."ip", a."detail" FROM "AuditEvent" a JOIN "User" u ON u."id" = a."userId" WHERE u."email" = ${placeholder} ORDER BY a."createdAt", a."id"`;
-  type Raw = { event: string; ip: string | null; detail: string | null };
-  let rows: Raw[];
-  if (url.startsWith('file:')) {
-    const db = new Database(sqlitePath(url), { readonly: true, fileMustExist: true });
-    try {
-      rows = db.prepare(text('?')).all(email) as Raw[];
-    } finally {
-      db.close();
-    }
-  } else {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      rows = (await client.query<Raw>(text('$1'), [email])).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const rows = await run<{ event: string; ip: string | null; detail: string | null }>(
+    'SELECT a."event", a."ip", a."detail" FROM "AuditEvent" a JOIN "User" u ON u."id" = a."userId" WHERE u."email" = $1 ORDER BY a."createdAt", a."id"',
+    [email],
+  );
   return rows.map((row) => ({ event: row.event, ip: row.ip, detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : {} }));
 }

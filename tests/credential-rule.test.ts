@@ -45,7 +45,7 @@ test("a kind added to the registry is accepted by the proxy's rule and by auth()
   // What auth() and the route wrapper run, without a proxy ticket:
   const viaAuth = await sessionFromRequest(extended, "browser", source);
   assert.equal(viaAuth?.strategy, "throwaway");
-  assert.equal((await sessionFromRequest(extended, "api", source))?.strategy, "throwaway", "API routes take cookies too");
+  assert.equal((await sessionFromRequest(extended, "api-route", source))?.strategy, "throwaway", "API routes take cookies too");
   // …and with the proxy's ticket, bound to the same cookie.
   const ticketed = requestSource({ [VERIFIED_TICKET_HEADER]: issueTicket(viaRule!) }, { "sot.throwaway": "valid-throwaway" });
   assert.equal((await sessionFromRequest(extended, "browser", ticketed))?.strategy, "throwaway");
@@ -60,11 +60,11 @@ test("pages take cookies only: a Bearer token alone gets no session, from the ru
   const user = await newUser();
   const pair = await issueTokenPair(user, context);
   const bearerOnly = requestSource({ authorization: `Bearer ${pair.access_token}` });
-  assert.equal((await resolveRequestSession("api", bearerOnly))?.strategy, "api", "the token is valid for APIs");
+  assert.equal((await resolveRequestSession("api-route", bearerOnly))?.strategy, "api", "the token is valid for APIs");
   assert.equal(await resolveRequestSession("browser", bearerOnly), null, "the proxy's rule for pages");
   assert.equal(await sessionFromRequest(strategies, "browser", bearerOnly), null, "auth() with no proxy ticket");
   // A ticket the proxy made for the bearer token is not honoured by a page either.
-  const session = await resolveRequestSession("api", bearerOnly);
+  const session = await resolveRequestSession("api-route", bearerOnly);
   const ticketed = requestSource({ authorization: `Bearer ${pair.access_token}`, [VERIFIED_TICKET_HEADER]: issueTicket(session!) });
   assert.equal(await sessionFromRequest(strategies, "browser", ticketed), null);
 });
@@ -73,9 +73,9 @@ test("a bad Authorization header is never rescued by a valid cookie", async () =
   const user = await newUser();
   const { token } = await createSession(user.id, context);
   const cookies = { "sot.session": token };
-  assert.equal((await resolveRequestSession("api", requestSource({}, cookies)))?.strategy, "database");
+  assert.equal((await resolveRequestSession("api-route", requestSource({}, cookies)))?.strategy, "database");
   for (const authorization of ["Bearer not-a-token", "Basic dXNlcjpwYXNz", "Bearer a.b.c", ""]) {
-    assert.equal(await resolveRequestSession("api", requestSource({ authorization }, cookies)), null, `for ${JSON.stringify(authorization)}`);
+    assert.equal(await resolveRequestSession("api-route", requestSource({ authorization }, cookies)), null, `for ${JSON.stringify(authorization)}`);
   }
   // Pages ignore the header altogether and read the cookie.
   assert.equal((await resolveRequestSession("browser", requestSource({ authorization: "Bearer not-a-token" }, cookies)))?.strategy, "database");

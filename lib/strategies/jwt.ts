@@ -41,7 +41,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
           hint: `signed token in the cookie (${lifetime}), signature checked and its session looked up on every request`,
           steps: [
             "At sign-in the server signs a JSON Web Token with its private key; the claims travel in the cookie.",
-            "Every request verifies the signature and looks the token's session (sid) up by primary key: any service with the public key can verify it, but only this server knows about revocation.",
+            "Every request verifies the signature and looks the token's session (sid) up by primary key: every service with the public key can verify it, but only this server knows about revocation.",
             "Sign-out deletes the cookie and marks the session revoked: this server refuses a copy from the next request on; a service holding only the public key accepts it until it expires.",
           ],
           check: "signature verification + session lookup",

@@ -10,5 +10,5 @@ export function requestSource(headers: Record<string, string> = {}, cookies: Rec
 
 /** The session an API request with this Authorization header proves, under the app's one rule. */
 export function resolveBearer(authorization: string) {
-  return resolveRequestSession("api", requestSource({ authorization }));
+  return resolveRequestSession("api-route", requestSource({ authorization }));
 }
