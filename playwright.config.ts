@@ -17,6 +17,9 @@ const jsonReport = process.env.E2E_JSON_REPORT;
 
 export default defineConfig({
   testDir: './e2e',
+  // e2e/cluster/ runs only against `npm run cluster` (nginx and several instances),
+  // with its own config: scripts/test.mjs step "cluster".
+  testIgnore: ['cluster/**'],
   outputDir: process.env.E2E_OUTPUT_DIR ?? 'test-results',
   fullyParallel: true,
   forbidOnly: true,

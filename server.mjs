@@ -16,6 +16,10 @@
 //
 // lib/security.ts clientContext() reads only that header.
 //
+// INSTANCE_ID (optional, 1-32 of A-Z a-z 0-9 _ -): sent back as `X-Instance` on
+// every response, so a client behind a load balancer sees which instance
+// answered (`npm run cluster` sets app-1 … app-N).
+//
 // Usage: node server.mjs [-p PORT] [-H HOST]   (or PORT / HOSTNAME; default 3000 on all interfaces)
 import http from 'node:http';
 import { isIP } from 'node:net';
@@ -69,8 +73,16 @@ export function clientAddress(request, hops) {
   return normaliseAddress(entries[entries.length - hops]) ?? socketAddress;
 }
 
+/** INSTANCE_ID: unset or empty → null; otherwise a short [A-Za-z0-9_-] name. */
+function instanceId(raw) {
+  if (raw === undefined || raw === '') return null;
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(raw)) fail(`INSTANCE_ID must be 1-32 characters of A-Z a-z 0-9 _ -, got "${raw}"`);
+  return raw;
+}
+
 async function main() {
   const hops = trustedHops(process.env.TRUSTED_PROXY_HOPS);
+  const instance = instanceId(process.env.INSTANCE_ID);
   const portText = argValue('-p', '--port') ?? process.env.PORT ?? '3000';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port "${portText}"`);
@@ -86,12 +98,20 @@ async function main() {
     delete request.headers[CLIENT_IP_HEADER];
     const address = clientAddress(request, hops);
     if (address) request.headers[CLIENT_IP_HEADER] = address;
+    if (instance) response.setHeader('X-Instance', instance);
     handle(request, response).catch((error) => {
       console.error('server: request failed', error);
       if (!response.headersSent) response.statusCode = 500;
       response.end();
     });
   });
+
+  // Idle keep-alive connections stay open longer than clients and proxies keep
+  // theirs (nginx and most HTTP clients reuse them for up to a minute): a server
+  // that closes a socket first races the client's next request on it, which the
+  // client sees as ECONNRESET.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   await app.prepare();
   await new Promise((resolve, reject) => {
@@ -103,7 +123,9 @@ async function main() {
   });
   const { port: actualPort } = /** @type {import('node:net').AddressInfo} */ (server.address());
   const shown = !hostname || hostname === '0.0.0.0' || hostname === '::' ? 'localhost' : hostname.includes(':') ? `[${hostname}]` : hostname;
-  console.log(`▲ Next.js production server on http://${shown}:${actualPort} (client address: ${hops === 0 ? 'socket' : `X-Forwarded-For, ${hops} trusted hop(s)`})`);
+  console.log(
+    `▲ Next.js production server${instance ? ` ${instance}` : ''} on http://${shown}:${actualPort} (client address: ${hops === 0 ? 'socket' : `X-Forwarded-For, ${hops} trusted hop(s)`})`,
+  );
   console.log(`✓ Ready`);
 
   // Graceful stop: no new connections, let running requests finish, then close Next.js.

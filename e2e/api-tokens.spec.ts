@@ -46,7 +46,8 @@ test('POST /api/token returns an RFC 9068 access token and an opaque refresh tok
 
 test('Bearer access token works on /api/me', async ({ request }) => {
   const pair = await tokenPair(request);
-  await expectMe(await request.get('/api/me', { headers: bearer(pair.access_token) }), { email: DEMO.email, strategy: 'jwt' });
+  // A Bearer access token is its own session kind: the token family it belongs to.
+  await expectMe(await request.get('/api/me', { headers: bearer(pair.access_token) }), { email: DEMO.email, strategy: 'api' });
 });
 
 test('refresh rotates; replaying a spent refresh token answers 401 and revokes the whole family', async ({ request }) => {

@@ -207,7 +207,7 @@ test.describe('downstream service: access tokens', () => {
     // A genuine token, signed by the same key: the app itself accepts it as a session.
     expect((await request.get('/api/me')).status()).toBe(200);
     expect(decodeProtectedHeader(browserJwt!)).toMatchObject({ alg: 'EdDSA', typ: 'JWT' });
-    expect(decodeJwt(browserJwt!).aud).toBe('session-or-token:browser');
+    expect(decodeJwt(browserJwt!).aud).toBe('sot:browser');
 
     await expectRejected(await request.get(greetingUrl(), { headers: bearer(browserJwt!) }), 'browser JWT');
 
@@ -234,7 +234,7 @@ test.describe('downstream service: access tokens', () => {
     await expectGreeting(await request.get(greetingUrl(), { headers: bearer(copy) }), copy);
 
     const cases: [string, Promise<string>][] = [
-      ['browser audience', forge({ ...base, aud: 'session-or-token:browser' })],
+      ['browser audience', forge({ ...base, aud: 'sot:browser' })],
       ['no audience', forge(without('aud'))],
       ['other issuer', forge({ ...base, iss: 'someone-else' })],
       ['typ JWT', forge({ ...base }, { typ: 'JWT' })],

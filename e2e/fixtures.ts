@@ -120,14 +120,17 @@ export async function requestCookie(request: APIRequestContext, name: string): P
   return state.cookies.find((cookie) => cookie.name === name)?.value;
 }
 
+/** Every session kind: the browser strategies, and `api` for a Bearer access token (its token family). */
+export type SessionKind = Strategy | 'api';
+
 export interface MeResponse {
   user: { id: string; email: string; name: string | null };
-  strategy: Strategy;
+  strategy: SessionKind;
   expires: string;
 }
 
 /** Checks the exact shape of a signed-in /api/me answer and returns it. */
-export async function expectMe(response: APIResponse, expected: { email: string; strategy: Strategy }): Promise<MeResponse> {
+export async function expectMe(response: APIResponse, expected: { email: string; strategy: SessionKind }): Promise<MeResponse> {
   expect(response.status()).toBe(200);
   expect(response.headers()['content-type']).toContain('application/json');
   const body = (await response.json()) as MeResponse;

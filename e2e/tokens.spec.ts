@@ -105,14 +105,14 @@ test.describe('jwt strategy', () => {
     expect(jwks.keys.map((key) => key.kid)).toContain(header.kid);
     const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), { algorithms: ['EdDSA'] });
     expect(protectedHeader.kid).toBe(header.kid);
-    for (const claim of ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'] as const) {
+    for (const claim of ['iss', 'aud', 'sub', 'iat', 'exp', 'sid'] as const) {
       expect(payload[claim], `claim ${claim}`).toBeDefined();
     }
     const now = Math.floor(Date.now() / 1000);
     expect(payload.iat!).toBeLessThanOrEqual(now + 5);
     expect(payload.exp!).toBeGreaterThan(now);
     expect(payload.exp!).toBeGreaterThan(payload.iat!);
-    expect(typeof payload.jti).toBe('string');
+    expect(typeof payload.sid).toBe('string');
     // no secrets in a token anyone holding it can read
     expect(JSON.stringify(payload)).not.toMatch(/password|hash/i);
 

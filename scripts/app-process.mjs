@@ -2,10 +2,10 @@
 // Start the production server (server.mjs at the repository root: `next start`
 // plus the client-address header) on a free loopback port, wait until it
 // answers HTTP, and stop it again (the whole process group). Also starts the
-// example downstream service (examples/downstream/server.mjs) the same way.
+// example downstream service (examples/downstream/service.mjs) the same way.
 //
 // Library use:
-//   import { startServer } from './server.mjs';
+//   import { startServer } from './app-process.mjs';
 //   const server = await startServer({ env: { DATABASE_URL, KEYS_FILE } });
 //   ... server.url ...
 //   await server.stop();
@@ -15,7 +15,7 @@
 //
 // Command line (serves the existing build until Ctrl-C; with --downstream also
 // the downstream service, wired to the app):
-//   node scripts/server.mjs [--port=3000] [--downstream]
+//   node scripts/app-process.mjs [--port=3000] [--downstream]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The production server entry (see its header): Next.js plus the client-address header. */
 const SERVER_ENTRY = 'server.mjs';
-export const DOWNSTREAM_SCRIPT = path.join(ROOT, 'examples', 'downstream', 'server.mjs');
+export const DOWNSTREAM_SCRIPT = path.join(ROOT, 'examples', 'downstream', 'service.mjs');
 
 /** Servers started by this process that have not been stopped yet. */
 const running = new Set();
@@ -101,7 +101,7 @@ const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * @param {number} [options.port] fixed port (default: a free one)
  * @param {string} [options.host] interface to bind (default 127.0.0.1)
  * @param {string} [options.cwd] project directory (default: repository root)
- * @param {string} [options.readyPath] path polled until it answers (default "/")
+ * @param {string} [options.readyPath] path polled until it answers (default "/api/health", the liveness probe)
  * @param {number} [options.timeoutMs] how long to wait for readiness (default 60 s)
  * @param {string} [options.logFile] append the server's stdout/stderr to this file
  * @param {boolean} [options.echo] also copy the server's output to this process's stderr
@@ -126,14 +126,15 @@ async function startOnce(options) {
   const port = options.port ?? (await freePort(host));
   const cwd = options.cwd ?? ROOT;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const readyPath = options.readyPath ?? '/';
+  const readyPath = options.readyPath ?? '/api/health';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   if (!fs.existsSync(path.join(cwd, '.next', 'BUILD_ID'))) {
     throw new Error(`no production build in ${path.join(cwd, '.next')}: run \`npm run build\` first`);
   }
 
-  const env = { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...options.env };
+  // Links in mail are built from APP_URL: unless the caller names one, it is this server's own address.
+  const env = { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...options.env, APP_URL: options.env?.APP_URL ?? url };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
 
   const child = spawn(process.execPath, [path.join(cwd, SERVER_ENTRY), '-p', String(port), '-H', host], {
@@ -168,7 +169,7 @@ async function startOnce(options) {
 }
 
 /**
- * Start the downstream service (examples/downstream/server.mjs) on a free
+ * Start the downstream service (examples/downstream/service.mjs) on a free
  * loopback port and resolve once /health answers. The service prints the
  * address it listens on; it is started with port 0, so there is no race for it.
  *

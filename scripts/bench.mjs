@@ -1,51 +1,90 @@
 #!/usr/bin/env node
-// What does checking a credential cost per request? Measures, one after the
-// other with the same settings, against a production server on loopback:
+// What does a protected request cost next to a bare Next.js route? Measures,
+// in one run against one production server on loopback (autocannon; rounds in
+// which every route is measured once, in a different order each round), every
+// route in routesFor() and prints, per route, req/s, p50/p99 latency, the
+// server's CPU time per request and the ratio to the limit: /api/ping, a route
+// with nothing but a constant JSON answer that no proxy runs on. Protected
+// pages are also compared with the public page `/`, which is rendered the same
+// way (same layout, same proxy and CSP nonce). The targets (issue 8) are
+// printed next to the ratios; nothing fails on them — the machine decides.
+// With --postgres, the API routes again against a throwaway PostgreSQL cluster
+// (scripts/pg-cluster.mjs), with their own limit measured on that server.
 //
-//   GET /api/health                       no credential at all (baseline)
-//   GET /api/me with the sot.session cookie   database lookup per request
-//   GET /api/me with the sot.jwt cookie       signature verification per request
+// CPU per request is the server process's own utime + stime (/proc/<pid>/stat)
+// over a round, divided by the requests answered in it: unlike req/s, it does
+// not depend on how much CPU the load generator or other processes take.
+//
+// The proxy's own cost is measured on the same route: /api/ping with the
+// header `x-sot-proxy-probe`, which the proxy matcher (proxy.ts) lets through
+// to a proxy that returns at once — so the difference is what Next.js spends
+// on running a proxy at all.
 //
 // Uses the existing production build (builds it if missing), a fresh SQLite
 // database and keys file under .tmp/, and signs in over HTTP once per strategy.
 //
 //   npm run bench [-- --duration=5 --rounds=3 --warmup=2 --connections=10]
+//                 [--only=ping,me-jwt,…] [--json=bench.json] [--postgres]
+//                 [--cpu-prof=<dir>]   (a V8 CPU profile of each server, as `node --cpu-prof` writes)
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT, startServer } from './app-process.mjs';
 
 const DEMO = { email: 'demo@example.com', password: 'demo-password-123' };
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+/** Makes the proxy matcher include /api/ping; the proxy then returns at once (see proxy.ts). */
+const PROXY_PROBE_HEADER = 'x-sot-proxy-probe';
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
+const args = process.argv.slice(2);
+function raw(name) {
+  const arg = args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (!arg) return undefined;
+  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : '';
+}
 function option(name, fallback) {
-  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
-  if (!arg) return fallback;
-  const value = Number(arg.slice(name.length + 3));
+  const text = raw(name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
   if (!Number.isFinite(value) || value <= 0) {
     console.error(`bench: --${name} needs a positive number`);
     process.exit(2);
   }
   return value;
 }
+const known = ['duration', 'rounds', 'warmup', 'connections', 'only', 'json', 'postgres', 'cpu-prof'];
+for (const arg of args) {
+  const name = arg.replace(/^--/, '').split('=')[0];
+  if (!arg.startsWith('--') || !known.includes(name)) {
+    console.error(`bench: unknown option ${arg} (known: ${known.map((k) => `--${k}`).join(' ')})`);
+    process.exit(2);
+  }
+}
 
 const DURATION = Math.min(option('duration', 5), 60);
 const WARMUP = Math.min(option('warmup', 2), 30);
 const CONNECTIONS = Math.min(option('connections', 10), 200);
 const ROUNDS = Math.min(option('rounds', 3), 9);
-// Whole run is bounded: start-up, sign-in, three warm-ups and three measurements, plus slack.
-const HARD_LIMIT_MS = (3 * (ROUNDS * DURATION + WARMUP) + 240) * 1000;
+const ONLY = raw('only') ? new Set(raw('only').split(',').filter(Boolean)) : null;
+const JSON_FILE = raw('json') || null;
+const POSTGRES = raw('postgres') !== undefined;
+const CPU_PROF_DIR = raw('cpu-prof') ? path.resolve(raw('cpu-prof')) : null;
 
-let server = null;
+let servers = [];
 let tmpDir = null;
 let building = null;
+let cluster = null;
 
 async function cleanup() {
   if (building) building.kill('SIGTERM');
-  if (server) await server.stop().catch(() => {});
-  server = null;
+  await Promise.all(servers.map((server) => server.stop().catch(() => {})));
+  servers = [];
+  if (cluster) await cluster.stop().catch(() => {});
+  cluster = null;
   if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
   tmpDir = null;
 }
@@ -56,21 +95,16 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   });
 }
-const watchdog = setTimeout(() => {
-  console.error(`bench: gave up after ${HARD_LIMIT_MS / 1000} s`);
-  cleanup().finally(() => process.exit(1));
-}, HARD_LIMIT_MS);
-watchdog.unref();
 
-function run(cmd, args, env) {
+function run(cmd, argv, env) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
-    if (args.includes('build')) building = child;
+    const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (argv.includes('build')) building = child;
     child.on('error', reject);
     child.on('exit', (code) => {
       building = null;
       if (code === 0) resolve();
-      else reject(new Error(`${path.basename(args[0] ?? cmd)} ${args.slice(1).join(' ')} exited with ${code}`));
+      else reject(new Error(`${path.basename(argv[0] ?? cmd)} ${argv.slice(1).join(' ')} exited with ${code}`));
     });
   });
 }
@@ -103,75 +137,271 @@ async function signIn(baseUrl, strategy) {
   if (response.status !== 302 || !value) {
     throw new Error(`sign-in (${strategy}) answered ${response.status} without a ${name} cookie`);
   }
-  const cookie = `${name}=${value}`;
-  const check = await fetch(`${baseUrl}/api/me`, { headers: { cookie } });
-  const body = await check.json().catch(() => ({}));
-  if (check.status !== 200 || body.strategy !== strategy) {
-    throw new Error(`/api/me with the ${strategy} cookie answered ${check.status} ${JSON.stringify(body)}`);
-  }
-  return cookie;
+  return `${name}=${value}`;
 }
 
-function load(url, headers, seconds) {
+/** A fresh access token (password grant). */
+async function accessToken(baseUrl) {
+  const response = await fetch(`${baseUrl}/api/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(DEMO),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (response.status !== 200 || typeof body.access_token !== 'string') {
+    throw new Error(`POST /api/token answered ${response.status} ${JSON.stringify(body)}`);
+  }
+  return body.access_token;
+}
+
+/** utime + stime of a process, in milliseconds. */
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+function load(target, headers, seconds) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, headers, connections: CONNECTIONS, duration: seconds, timeout: 10 }, (error, result) =>
-      error ? reject(error) : resolve(result),
+    autocannon(
+      {
+        url: target.server.url + target.path,
+        method: target.method ?? 'GET',
+        headers,
+        body: target.body,
+        connections: CONNECTIONS,
+        duration: seconds,
+        timeout: 10,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
     );
   });
 }
 
-async function measureOnce(url, headers) {
-  const result = await load(url, headers, DURATION);
+/** Requests that did not get the expected status (or failed, or timed out). */
+function unexpected(result, expected) {
+  const byStatus = result.statusCodeStats ?? {};
+  const wrong = Object.entries(byStatus).reduce((sum, [status, { count }]) => (Number(status) === expected ? sum : sum + count), 0);
+  return wrong + result.errors + result.timeouts;
+}
+
+async function measureOnce(target) {
+  const headers = typeof target.headers === 'function' ? await target.headers() : target.headers;
+  const pid = target.server.pid;
+  const before = cpuMs(pid);
+  const result = await load(target, headers, DURATION);
+  const cpu = cpuMs(pid) - before;
+  const answered = result.requests.total;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    total: result.requests.total,
-    problems: result.errors + result.timeouts + result.non2xx,
+    total: answered,
+    cpuMsPerRequest: answered > 0 ? cpu / answered : NaN,
+    problems: unexpected(result, target.status),
   };
 }
 
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+const SETTLE_MS = 500;
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
+/** The targets in a different order every round (seeded, so runs are alike), the limit included. */
+function orderFor(round, count) {
+  const order = [...Array(count).keys()];
+  let seed = round * 7919 + 17;
+  for (let i = order.length - 1; i > 0; i -= 1) {
+    seed = (seed * 48271) % 2147483647;
+    const j = seed % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
 /**
- * Measures the routes in interleaved rounds (A B C, A B C, …) and keeps, per
- * route, the round with the median req/s: drift of the machine over the run
- * then lands on every route alike instead of on whichever ran last.
+ * Measures the routes in interleaved rounds (A B C, C A B, …): drift of the
+ * machine over the run lands on every route alike instead of on whichever ran
+ * last, and the order changes every round so that no route always follows the
+ * same one (a heavy page leaves garbage for the next route's window). Before
+ * each measurement the server gets a moment to finish collecting it. Per
+ * route: the median req/s and the median CPU per request over the rounds;
+ * latency from the round with the median req/s.
  */
 async function measureInterleaved(targets) {
   for (const target of targets) {
     process.stderr.write(`  warm-up ${WARMUP}s: ${target.label}\n`);
-    await load(target.url, target.headers, WARMUP);
+    await load(target, typeof target.headers === 'function' ? await target.headers() : target.headers, WARMUP);
   }
+  if (CPU_PROF_DIR) for (const server of new Set(targets.map((target) => target.server))) process.kill(server.pid, 'SIGUSR2');
   const samples = targets.map(() => []);
   for (let round = 1; round <= ROUNDS; round += 1) {
-    for (const [index, target] of targets.entries()) {
-      const sample = await measureOnce(target.url, target.headers);
+    for (const index of orderFor(round, targets.length)) {
+      const target = targets[index];
+      await settle();
+      const sample = await measureOnce(target);
       samples[index].push(sample);
-      process.stderr.write(`  round ${round}/${ROUNDS} ${target.label}: ${sample.rps.toFixed(0)} req/s${sample.problems ? `, ${sample.problems} errors/non-2xx` : ''}\n`);
+      process.stderr.write(
+        `  round ${round}/${ROUNDS} ${target.label}: ${sample.rps.toFixed(0)} req/s, ${sample.cpuMsPerRequest.toFixed(3)} ms CPU/req${sample.problems ? `, ${sample.problems} unexpected` : ''}\n`,
+      );
     }
   }
   return targets.map((target, index) => {
-    const sorted = [...samples[index]].sort((a, b) => a.rps - b.rps);
-    const median = sorted[Math.floor(sorted.length / 2)];
-    return { label: target.label, ...median, problems: samples[index].reduce((sum, sample) => sum + sample.problems, 0) };
+    const list = samples[index];
+    const rps = median(list.map((s) => s.rps));
+    const representative = list.find((s) => s.rps === rps);
+    return {
+      key: target.key,
+      label: target.label,
+      group: target.group,
+      rps,
+      p50: representative.p50,
+      p99: representative.p99,
+      cpuMsPerRequest: median(list.map((s) => s.cpuMsPerRequest)),
+      problems: list.reduce((sum, s) => sum + s.problems, 0),
+      rounds: list,
+    };
   });
 }
 
-function table(rows) {
-  const base = rows[0].rps;
-  const lines = [['route', 'req/s', 'p50 ms', 'p99 ms', 'vs unprotected', 'errors']];
-  for (const row of rows) {
-    lines.push([
-      row.label,
-      row.rps.toFixed(0),
-      row.p50.toFixed(1),
-      row.p99.toFixed(1),
-      `${(row.rps / base).toFixed(2)}x`,
-      String(row.problems),
-    ]);
-  }
-  const widths = lines[0].map((_, i) => Math.max(...lines.map((line) => line[i].length)));
+function formatTable(header, lines) {
+  const all = [header, ...lines];
+  const widths = header.map((_, i) => Math.max(...all.map((line) => line[i].length)));
   const fmt = (line) => line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
-  return [fmt(lines[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(fmt)].join('\n');
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
+}
+
+/**
+ * The ratio of a route to another, paired by round: each round's figure over
+ * the other route's in the same round (measured within a minute of it), then
+ * the median over the rounds. Load that other processes put on the machine
+ * comes and goes over tens of seconds; pairing by round cancels most of it.
+ */
+function pairedRatio(row, base, pick) {
+  if (!base) return null;
+  return median(row.rounds.map((sample, round) => pick(sample, base.rounds[round])));
+}
+
+/** Adds ratios and target verdicts to measured rows. */
+function evaluate(rows, targets) {
+  const byKey = new Map(rows.map((row) => [row.key, row]));
+  const rpsRatio = (sample, base) => sample.rps / base.rps;
+  return rows.map((row) => {
+    const target = targets.find((t) => t.key === row.key);
+    const limit = byKey.get(target.limitKey ?? 'ping');
+    const vsLimit = pairedRatio(row, limit, rpsRatio);
+    // The same ratio from CPU time: what the route would reach next to the limit if only the server's CPU counted.
+    const cpuVsLimit = pairedRatio(row, limit, (sample, base) => base.cpuMsPerRequest / sample.cpuMsPerRequest);
+    let verdict = null;
+    if (target.goal) {
+      const ratio = pairedRatio(row, byKey.get(target.goal.of), rpsRatio);
+      verdict = { of: target.goal.of, min: target.goal.min, ratio, met: ratio !== null && ratio >= target.goal.min };
+    }
+    return { ...row, vsLimit, cpuVsLimit, target: verdict };
+  });
+}
+
+function printRows(rows) {
+  const header = ['route', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'vs limit', 'CPU vs limit', 'target (req/s)', 'unexpected'];
+  const lines = rows.map((row) => [
+    row.label,
+    row.rps.toFixed(0),
+    row.p50.toFixed(1),
+    row.p99.toFixed(1),
+    row.cpuMsPerRequest.toFixed(3),
+    row.vsLimit === null ? '-' : `${row.vsLimit.toFixed(2)}x`,
+    row.cpuVsLimit === null ? '-' : `${row.cpuVsLimit.toFixed(2)}x`,
+    row.target === null
+      ? row.key === 'ping'
+        ? 'limit'
+        : '-'
+      : `${row.target.ratio.toFixed(2)}x ${row.target.of === 'ping' ? '' : `of ${row.target.of} `}>= ${row.target.min.toFixed(2)} ${row.target.met ? 'ok' : 'MISSED'}`,
+    String(row.problems),
+  ]);
+  console.log(formatTable(header, lines));
+}
+
+async function startApp(env, label) {
+  // `--cpu-prof` is not allowed in NODE_OPTIONS: a preload records the profile instead (written when the server stops).
+  const extra = CPU_PROF_DIR
+    ? {
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(path.join(ROOT, 'scripts', 'cpu-profile.mjs')).href}`.trim(),
+        SOT_CPU_PROF_DIR: CPU_PROF_DIR,
+        SOT_CPU_PROF_ON_SIGNAL: '1', // started after the warm-up (see measureInterleaved)
+      }
+    : {};
+  const server = await startServer({ env: { ...env, ...extra }, logFile: path.join(tmpDir, `server-${label}.log`) });
+  servers.push(server);
+  return server;
+}
+
+/** The routes of one server; `only` filters by key. */
+function routesFor(server, credentials, { pages = true } = {}) {
+  const { databaseCookie, jwtCookie, bearer } = credentials;
+  const list = [
+    { key: 'ping', label: 'GET /api/ping (bare route: the limit)', path: '/api/ping', status: 200 },
+    { key: 'ping-proxied', label: 'GET /api/ping through an empty proxy', path: '/api/ping', headers: { [PROXY_PROBE_HEADER]: '1' }, status: 200, group: 'proxy' },
+    { key: 'health', label: 'GET /api/health', path: '/api/health', status: 200, goal: { of: 'ping', min: 0.95 } },
+    { key: 'jwks', label: 'GET /.well-known/jwks.json', path: '/.well-known/jwks.json', status: 200, goal: { of: 'ping', min: 0.95 } },
+    // Control: a POST to the bare route, which Next.js itself answers (405, no handler): what a POST costs by itself.
+    { key: 'ping-post', label: 'POST /api/ping (control: 405 from Next.js)', path: '/api/ping', method: 'POST', status: 405, group: 'control' },
+    { key: 'token-401', label: 'POST /api/token, no credential (401)', path: '/api/token', method: 'POST', status: 401, goal: { of: 'ping', min: 0.95 } },
+    {
+      key: 'revoke-400',
+      label: 'POST /api/token/revoke, malformed (400)',
+      path: '/api/token/revoke',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      status: 400,
+      goal: { of: 'ping', min: 0.95 },
+    },
+    // Control: the bare route with the JWT cookie a protected request carries (what the header alone costs).
+    { key: 'ping-cookie', label: 'GET /api/ping with the JWT cookie (control)', path: '/api/ping', headers: { cookie: jwtCookie }, status: 200, group: 'control' },
+    { key: 'me-jwt', label: 'GET /api/me, JWT cookie', path: '/api/me', headers: { cookie: jwtCookie }, status: 200, goal: { of: 'ping', min: 0.9 } },
+    {
+      key: 'me-database',
+      label: 'GET /api/me, database cookie',
+      path: '/api/me',
+      headers: { cookie: databaseCookie },
+      status: 200,
+      goal: { of: 'ping', min: credentials.postgres ? 0.75 : 0.85 },
+    },
+    // A fresh access token for every round: a long run outlives one (ACCESS_TOKEN_TTL_SECONDS).
+    { key: 'me-bearer', label: 'GET /api/me, Bearer access token', path: '/api/me', headers: async () => ({ authorization: `Bearer ${await bearer()}` }), status: 200, goal: { of: 'ping', min: 0.9 } },
+  ];
+  if (pages) {
+    list.push(
+      { key: 'page', label: 'GET / (public page, proxy + CSP nonce)', path: '/', status: 200, group: 'pages' },
+      { key: 'dashboard-jwt', label: 'GET /dashboard, JWT cookie', path: '/dashboard', headers: { cookie: jwtCookie }, status: 200, group: 'pages', goal: { of: 'page', min: 0.85 } },
+      { key: 'dashboard-database', label: 'GET /dashboard, database cookie', path: '/dashboard', headers: { cookie: databaseCookie }, status: 200, group: 'pages', goal: { of: 'page', min: 0.85 } },
+    );
+  }
+  return list.filter((target) => target.key === 'ping' || !ONLY || ONLY.has(target.key)).map((target) => ({ ...target, server }));
+}
+
+async function prepare(label, env) {
+  await run(process.execPath, [path.join(ROOT, 'scripts', 'setup.mjs')], env);
+  const server = await startApp(env, label);
+  const base = server.url;
+  const ping = await fetch(`${base}/api/ping`);
+  if (ping.status !== 200) throw new Error(`GET /api/ping answered ${ping.status}: is the build current?`);
+  const probe = await fetch(`${base}/api/ping`, { headers: { [PROXY_PROBE_HEADER]: '1' } });
+  if (probe.headers.get('x-sot-proxy') !== 'probe') console.error('  note: the proxy did not answer the probe header: "through an empty proxy" measures no proxy');
+  const databaseCookie = await signIn(base, 'database');
+  const jwtCookie = await signIn(base, 'jwt');
+  for (const [strategy, cookie] of [['database', databaseCookie], ['jwt', jwtCookie]]) {
+    const check = await fetch(`${base}/api/me`, { headers: { cookie } });
+    const body = await check.json().catch(() => ({}));
+    if (check.status !== 200 || body.strategy !== strategy) {
+      throw new Error(`/api/me with the ${strategy} cookie answered ${check.status} ${JSON.stringify(body)}`);
+    }
+  }
+  return { server, credentials: { databaseCookie, jwtCookie, jwtCookieBytes: jwtCookie.length, bearer: () => accessToken(base) } };
 }
 
 async function main() {
@@ -179,51 +409,98 @@ async function main() {
     console.error('no production build: running next build');
     await run(process.execPath, [NEXT_BIN, 'build'], { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' });
   }
+  if (CPU_PROF_DIR) fs.mkdirSync(CPU_PROF_DIR, { recursive: true });
 
   fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
   tmpDir = fs.mkdtempSync(path.join(ROOT, '.tmp', 'bench-'));
-  const env = {
+  const common = {
     NODE_ENV: 'production',
-    DATABASE_URL: `file:${path.join(tmpDir, 'app.db')}`,
     KEYS_FILE: path.join(tmpDir, 'keys.json'),
-    LOG_LEVEL: 'warn', // measure the credential checks, not request logging
+    LOG_LEVEL: 'warn', // measure the requests, not request logging
     NEXT_TELEMETRY_DISABLED: '1',
+    // The bench signs in and asks for tokens a few times per round from one address.
+    RATE_LIMIT_TOKEN_PER_IP: '1000',
   };
-  await run(process.execPath, [path.join(ROOT, 'scripts', 'setup.mjs')], env);
-  server = await startServer({ env, logFile: path.join(tmpDir, 'server.log') });
-  const base = server.url;
-
-  const health = await fetch(`${base}/api/health`);
-  const healthBody = await health.json().catch(() => null);
-  if (health.status !== 200 || healthBody?.ok !== true) {
-    throw new Error(`GET /api/health answered ${health.status} ${JSON.stringify(healthBody)}`);
-  }
-  const databaseCookie = await signIn(base, 'database');
-  const jwtCookie = await signIn(base, 'jwt');
+  const sqlite = await prepare('sqlite', { ...common, DATABASE_URL: `file:${path.join(tmpDir, 'app.db')}` });
 
   const cpus = os.cpus();
-  console.log(`node ${process.version}, ${cpus.length} CPU(s) (${cpus[0]?.model?.trim() ?? 'unknown'}), ${os.platform()}/${os.arch()}`);
-  console.log(`autocannon: ${CONNECTIONS} connections, ${WARMUP}s warm-up, then ${ROUNDS} interleaved rounds of ${DURATION}s per route (median round shown), ${base}`);
+  const machine = `node ${process.version}, ${cpus.length} CPU(s) (${cpus[0]?.model?.trim() ?? 'unknown'}), ${os.platform()}/${os.arch()}`;
+  const settings = `autocannon: ${CONNECTIONS} connections, ${WARMUP}s warm-up, then ${ROUNDS} rounds of ${DURATION}s per route, order shuffled per round (medians; ratios paired by round)`;
+  console.log(machine);
+  console.log(settings);
+  console.log(`browser JWT cookie: ${sqlite.credentials.jwtCookieBytes} bytes (name=value)`);
 
-  const rows = await measureInterleaved([
-    { label: 'GET /api/health (unprotected)', url: `${base}/api/health`, headers: {} },
-    { label: 'GET /api/me (database session)', url: `${base}/api/me`, headers: { cookie: databaseCookie } },
-    { label: 'GET /api/me (JWT)', url: `${base}/api/me`, headers: { cookie: jwtCookie } },
-  ]);
+  const targets = routesFor(sqlite.server, sqlite.credentials);
+  const rows = evaluate(await measureInterleaved(targets), targets);
+  console.log('\nSQLite');
+  printRows(rows);
+  printProxyCost(rows);
 
-  console.log(`\n${table(rows)}`);
-  console.log('\nEvery route, /api/health included, passes through proxy.ts (security headers, CSP nonce),');
-  console.log('so the ratio is the cost of checking the credential: proxy verification plus the handler\'s check.');
-  if (rows.some((row) => row.problems > 0)) {
-    throw new Error('some requests failed or answered non-2xx: the numbers above are not comparable');
+  let postgresRows = null;
+  if (POSTGRES) {
+    const { findPgBin, startPgCluster } = await import('./pg-cluster.mjs');
+    if (!findPgBin()) throw new Error('--postgres: no PostgreSQL server binaries (/usr/lib/postgresql/<version>/bin)');
+    // One server at a time: the SQLite one would only take memory.
+    await Promise.all(servers.map((server) => server.stop()));
+    servers = [];
+    cluster = await startPgCluster({ database: 'sot_bench' });
+    const pg = await prepare('postgres', { ...common, KEYS_FILE: path.join(tmpDir, 'keys.json'), DATABASE_URL: cluster.url });
+    const pgTargets = routesFor(pg.server, { ...pg.credentials, postgres: true }, { pages: false }).filter((t) =>
+      ['ping', 'me-database', 'me-jwt', 'me-bearer'].includes(t.key),
+    );
+    postgresRows = evaluate(await measureInterleaved(pgTargets), pgTargets);
+    console.log('\nPostgreSQL (same build; the limit measured again on this server)');
+    printRows(postgresRows);
   }
+
+  if (JSON_FILE) {
+    const strip = (list) => list?.map(({ rounds, ...row }) => ({ ...row, rounds: rounds.map((r) => ({ ...r })) })) ?? null;
+    const report = {
+      date: new Date().toISOString(),
+      machine,
+      settings: { connections: CONNECTIONS, warmupSeconds: WARMUP, rounds: ROUNDS, durationSeconds: DURATION },
+      jwtCookieBytes: sqlite.credentials.jwtCookieBytes,
+      proxyHop: proxyHop(rows),
+      sqlite: strip(rows),
+      postgres: strip(postgresRows),
+    };
+    fs.writeFileSync(JSON_FILE, JSON.stringify(report, null, 2) + '\n');
+    console.log(`\nfigures written to ${JSON_FILE}`);
+  }
+  const problems = [...rows, ...(postgresRows ?? [])].filter((row) => row.problems > 0);
+  if (problems.length > 0) {
+    throw new Error(`unexpected answers on ${problems.map((row) => row.label).join(', ')}: the numbers above are not comparable`);
+  }
+}
+
+/** What running a proxy at all costs: the bare route with and without a proxy that returns at once. */
+function proxyHop(rows) {
+  const ping = rows.find((row) => row.key === 'ping');
+  const proxied = rows.find((row) => row.key === 'ping-proxied');
+  if (!ping || !proxied) return null;
+  return {
+    extraCpuMsPerRequest: pairedRatio(proxied, ping, (sample, base) => sample.cpuMsPerRequest - base.cpuMsPerRequest),
+    rpsRatio: pairedRatio(proxied, ping, (sample, base) => sample.rps / base.rps),
+  };
+}
+
+function printProxyCost(rows) {
+  const hop = proxyHop(rows);
+  if (!hop) return;
+  console.log(
+    `\nproxy hop (Next.js running a proxy that returns at once, same route): +${hop.extraCpuMsPerRequest.toFixed(3)} ms CPU per request, ` +
+      `${hop.rpsRatio.toFixed(2)}x the req/s of the bare route`,
+  );
 }
 
 try {
   await main();
 } catch (error) {
   console.error(`bench failed: ${error?.message ?? error}`);
-  if (server) console.error(server.output().split('\n').slice(-30).join('\n'));
+  for (const server of servers) {
+    if (!server.running) console.error(`server exited: ${JSON.stringify(server.exitInfo)}`);
+    console.error(server.output().split('\n').slice(-30).join('\n'));
+  }
   process.exitCode = 1;
 } finally {
   await cleanup();

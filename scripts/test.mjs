@@ -9,14 +9,18 @@
 //   e2e-sqlite    fresh SQLite file + keys file -> setup.mjs -> next start and the
 //                 downstream service (examples/downstream) -> Playwright
 //   e2e-postgres  the same against a throwaway PostgreSQL cluster
+//   cluster       scripts/cluster.mjs: a throwaway PostgreSQL cluster, 3 instances and
+//                 nginx in front (round-robin) -> Playwright on e2e/cluster/*.spec.ts
+//                 (its own config, e2e/cluster/playwright.config.ts)
+//   outage        tests/outage/*.outage.mjs: PostgreSQL stopped and restarted under a server
 //
 // Options:
-//   --only=a,b     run only these steps ("e2e" = chromium, build, e2e-sqlite, e2e-postgres)
+//   --only=a,b     run only these steps ("e2e" = chromium, build, e2e-sqlite, e2e-postgres, cluster, outage)
 //   --skip=a,b     leave these steps out
 //   --no-build     reuse an existing production build instead of building again
 //   -- <args>      everything after "--" is passed to `playwright test` (e.g. -g "jwt")
 //
-// Environment: CI=true makes missing PostgreSQL binaries a failure instead of a warning.
+// Environment: CI=true makes missing PostgreSQL binaries or nginx a failure instead of a warning.
 //
 // The last line printed is `tests: N passed, M failed`: the node test runner's and
 // Playwright's counts added up. A step that fails without reporting failed tests
@@ -28,9 +32,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { findPgBin, startPgCluster } from './pg-cluster.mjs';
 import { ROOT, killGroup, startAppWithDownstream } from './app-process.mjs';
+import { findNginx, startCluster } from './cluster.mjs';
 
-const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'outage'];
-const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'outage'] };
+const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'cluster', 'outage'];
+const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'cluster', 'outage'] };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BIN = (name) => path.join(ROOT, 'node_modules', '.bin', name);
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -284,6 +289,22 @@ function e2ePreconditions() {
   return null;
 }
 
+/**
+ * Limits for the servers under test. Every spec signs in from 127.0.0.1: per-address
+ * limits high enough for the whole suite (e2e/brute-force.spec.ts reaches them from
+ * another loopback address). The per-account limit keeps its default. Day-long
+ * windows (aligned to midnight UTC), so a spec that fills a counter practically
+ * never straddles a window's end.
+ */
+const E2E_LIMITS = {
+  RATE_LIMIT_SIGNIN_PER_IP: '500',
+  RATE_LIMIT_TOKEN_PER_IP: '500',
+  RATE_LIMIT_REGISTER_PER_IP: '500',
+  RATE_LIMIT_REFRESH_PER_IP: '500',
+  RATE_LIMIT_WINDOW_SECONDS: '86400',
+  RATE_LIMIT_RESET_PER_IP: '500',
+};
+
 /** setup.mjs -> next start + downstream service -> playwright, for one database. */
 async function runE2E(label, makeDatabase) {
   const problem = e2ePreconditions();
@@ -308,17 +329,7 @@ async function runE2E(label, makeDatabase) {
       DATABASE_URL: databaseUrl,
       KEYS_FILE: path.join(dir, 'keys.json'),
       NEXT_TELEMETRY_DISABLED: '1',
-      // Every spec signs in from 127.0.0.1: per-address limits high enough for the
-      // whole suite (e2e/brute-force.spec.ts reaches them from another loopback
-      // address). The per-account limit keeps its default.
-      RATE_LIMIT_SIGNIN_PER_IP: '500',
-      RATE_LIMIT_TOKEN_PER_IP: '500',
-      RATE_LIMIT_REGISTER_PER_IP: '500',
-      RATE_LIMIT_REFRESH_PER_IP: '500',
-      // Day-long windows (aligned to midnight UTC), so a spec that fills a
-      // counter practically never straddles a window's end.
-      RATE_LIMIT_WINDOW_SECONDS: '86400',
-      RATE_LIMIT_RESET_PER_IP: '500',
+      ...E2E_LIMITS,
     };
     console.log(`database: ${databaseUrl}\nkeys file: ${env.KEYS_FILE}`);
 
@@ -344,6 +355,7 @@ async function runE2E(label, makeDatabase) {
         E2E_DOWNSTREAM_URL: downstream.url,
         E2E_DB_LABEL: label,
         E2E_JSON_REPORT: jsonReport,
+        E2E_SERVER_LOG: serverLog,
         E2E_OUTPUT_DIR: path.join(dir, 'test-results'),
       },
     });
@@ -404,6 +416,111 @@ async function e2ePostgres() {
   }
 }
 
+const CLUSTER_INSTANCES = 3;
+const CLUSTER_CONFIG = path.join('e2e', 'cluster', 'playwright.config.ts');
+
+/** Number of cluster specs the Playwright arguments after "--" select (they filter every e2e step). */
+async function clusterTestsSelected() {
+  if (playwrightArgs.length === 0) return null;
+  const listed = await runCommand(BIN('playwright'), ['test', '--config', CLUSTER_CONFIG, '--list', ...playwrightArgs], { capture: true });
+  const match = /Total: (\d+) tests?/.exec(stripAnsi(listed.stdout));
+  return match ? Number(match[1]) : 0;
+}
+
+/** Many instances behind nginx on one PostgreSQL (scripts/cluster.mjs) -> playwright on e2e/cluster/. */
+async function cluster() {
+  const missing = [];
+  if (!findPgBin()) missing.push(['PostgreSQL server binaries NOT FOUND (/usr/lib/postgresql/15/bin).', 'apt-get install -y postgresql-15']);
+  if (!findNginx()) missing.push(['nginx NOT FOUND (/usr/sbin/nginx).', 'apt-get install -y nginx']);
+  if (missing.length) {
+    const lines = [
+      ...missing.map(([what]) => what),
+      'The cluster tests (nginx in front of 3 instances) did NOT run.',
+      `Install with: ${missing.map(([, how]) => how).join(' && ')}`,
+    ];
+    const note = `${missing.map(([what]) => what.split(' ')[0]).join(' and ')} missing`;
+    if (isCI) {
+      banner([...lines, 'CI is set: this is a failure.'], red);
+      return { ok: false, note };
+    }
+    banner(lines);
+    return { ok: true, skipped: true, note: `${note} (WARNING)` };
+  }
+  const problem = e2ePreconditions();
+  if (problem) {
+    console.log(red(`cannot run the cluster tests: ${problem}`));
+    return { ok: false, note: problem };
+  }
+  if ((await clusterTestsSelected()) === 0) return { ok: true, skipped: true, note: 'no cluster spec matches the Playwright arguments' };
+
+  fs.mkdirSync(TMP_ROOT, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(TMP_ROOT, 'e2e-cluster-'));
+  const jsonReport = path.join(dir, 'report.json');
+  let running = null;
+  let stopCluster = null;
+  let keep = false;
+  try {
+    const started = Date.now();
+    // The cluster's own temp directory (nginx config and logs, instance logs, keys
+    // file) lives in the system temp dir: nginx's workers must be able to reach it.
+    running = await startCluster({
+      instances: CLUSTER_INSTANCES,
+      port: 0,
+      freshDatabase: true,
+      env: { ...E2E_LIMITS },
+      keepDir: true,
+      log: (line) => console.log(line),
+    });
+    const cluster = running;
+    // keepDir: the logs stay for a failed run; an interrupted one leaves nothing behind.
+    stopCluster = addCleanup(async () => {
+      await cluster.stop();
+      if (interrupted) fs.rmSync(cluster.dir, { recursive: true, force: true });
+    });
+    console.log(`cluster ready in ${seconds(Date.now() - started)}: ${cluster.url} → ${cluster.instances.map((i) => `${i.id} ${i.url}`).join(', ')}`);
+
+    const result = await runCommand(BIN('playwright'), ['test', '--config', CLUSTER_CONFIG, ...playwrightArgs], {
+      env: {
+        ...E2E_LIMITS,
+        DATABASE_URL: cluster.databaseUrl,
+        KEYS_FILE: cluster.keysFile,
+        E2E_BASE_URL: cluster.url,
+        E2E_CLUSTER_INSTANCES: JSON.stringify(cluster.instances.map(({ id, url }) => ({ id, url }))),
+        E2E_DB_LABEL: 'cluster',
+        E2E_JSON_REPORT: jsonReport,
+        E2E_OUTPUT_DIR: path.join(dir, 'test-results'),
+      },
+    });
+    const counts = readPlaywrightCounts(jsonReport);
+    const passed = ok(result) && counts !== null && counts.failed === 0 && counts.errors === 0;
+    const dead = [...cluster.instances.filter((i) => !i.running).map((i) => i.id), ...(cluster.nginx.running ? [] : ['nginx'])];
+    if (dead.length) console.log(red(`died during the run: ${dead.join(', ')}`));
+    if (!passed) {
+      keep = true;
+      for (const instance of cluster.instances) {
+        console.log(yellow(`--- last lines of ${instance.logFile} ---`));
+        console.log(instance.output().split('\n').slice(-20).join('\n'));
+      }
+      console.log(yellow(`--- nginx (${cluster.nginx.dir}) ---`));
+      console.log(cluster.nginx.output().split('\n').slice(-20).join('\n'));
+    }
+    const note = counts && counts.skipped ? `${counts.skipped} skipped` : undefined;
+    return { ok: passed, tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note };
+  } catch (error) {
+    keep = true;
+    console.log(red(String(error?.message ?? error)));
+    return { ok: false, note: 'could not run' };
+  } finally {
+    await stopCluster?.();
+    if (keep) {
+      console.log(yellow(`kept ${path.relative(ROOT, dir)} (Playwright artifacts)${running ? ` and ${running.dir} (instance and nginx logs)` : ''}`));
+    } else {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (running) fs.rmSync(running.dir, { recursive: true, force: true });
+    }
+  }
+}
+
 /** The database-outage test: a production server whose PostgreSQL server is stopped and restarted under it. */
 async function outage() {
   if (!findPgBin()) {
@@ -429,6 +546,7 @@ const IMPLEMENTATIONS = {
   build,
   'e2e-sqlite': e2eSqlite,
   'e2e-postgres': e2ePostgres,
+  cluster,
 };
 
 // ------------------------------------------------------------------- main ---

@@ -136,3 +136,15 @@ test("client context takes the address from x-sot-client-ip only", () => {
   assert.equal(clientContext(set).ip, "192.0.2.1");
   assert.equal(clientContext(set).userAgent?.length, 512);
 });
+
+test("concurrent hits each read their own count: exactly one sees the crossing of the limit", async () => {
+  const key = `concurrent:${crypto.randomUUID()}`;
+  const rule = { limit: 10, windowSeconds: 900 };
+  const states = await Promise.all(Array.from({ length: 20 }, () => hit(key, rule)));
+  assert.deepEqual(
+    states.map((state) => state.count).sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, index) => index + 1),
+  );
+  assert.equal(states.filter((state) => state.count === rule.limit + 1).length, 1);
+  assert.equal(states.filter((state) => state.allowed).length, rule.limit);
+});

@@ -2,7 +2,8 @@ import "./support/test-env";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SignJWT, base64url, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
-import { keyRing } from "../lib/tokens/keys";
+import { env } from "../lib/platform/env";
+import { KID_LENGTH, keyRing } from "../lib/tokens/keys";
 import { API_AUDIENCE, BROWSER_AUDIENCE, FIRST_PARTY_CLIENT_ID, MAX_TOKEN_LENGTH, signAccessToken, signBrowserJwt, verifyAccessToken, verifyBrowserJwt } from "../lib/tokens/jwt";
 
 const user = { id: "user-1", email: "ada@example.com", name: "Ada", role: "user" };
@@ -20,32 +21,28 @@ async function signWithServerKey(claims: Record<string, unknown>, header: Record
 
 function validClaims(overrides: Record<string, unknown> = {}) {
   return {
-    iss: "session-or-token",
+    iss: env.JWT_ISSUER,
     aud: BROWSER_AUDIENCE,
     sub: user.id,
     iat: now(),
     exp: now() + 600,
-    jti: "jti-1",
     sid,
-    email: user.email,
-    name: user.name,
-    role: user.role,
     ...overrides,
   };
 }
 
 test("a signed token is a compact JWS (three segments), EdDSA with a kid, and verifies", async () => {
-  const { token, jti, expires } = await signBrowserJwt(user, sid, inAnHour());
+  const { token, expires } = await signBrowserJwt(user, sid, inAnHour());
   assert.equal(token.split(".").length, 3);
   const header = decodeProtectedHeader(token);
   assert.equal(header.alg, "EdDSA");
   assert.equal(header.typ, "JWT");
   assert.equal(header.kid, (await keyRing()).signingKey().kid);
+  assert.equal(header.kid?.length, KID_LENGTH);
   const claims = decodeJwt(token);
-  assert.deepEqual(
-    [claims.iss, claims.aud, claims.sub, claims.jti, claims.sid, claims.email],
-    ["session-or-token", BROWSER_AUDIENCE, user.id, jti, sid, user.email],
-  );
+  // Exactly the claims the server needs (see BrowserClaims): no jti, no name or e-mail.
+  assert.deepEqual(Object.keys(claims).sort(), ["aud", "exp", "iat", "iss", "sid", "sub"]);
+  assert.deepEqual([claims.iss, claims.aud, claims.sub, claims.sid], [env.JWT_ISSUER, BROWSER_AUDIENCE, user.id, sid]);
   assert.equal(claims.exp, Math.floor(expires.getTime() / 1000));
   assert.ok(typeof claims.iat === "number");
   const verified = await verifyBrowserJwt(token);
@@ -91,11 +88,20 @@ test("a token of another type (typ at+jwt) is not accepted as a browser session"
 });
 
 test("missing required claims are rejected", async () => {
-  const { jti: _jti, ...withoutJti } = validClaims();
-  assert.equal(await verifyBrowserJwt(await signWithServerKey(withoutJti)), null);
-  const { sid: _sid, ...withoutSid } = validClaims();
-  assert.equal(await verifyBrowserJwt(await signWithServerKey(withoutSid)), null);
-  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ email: 42 }))), null);
+  for (const claim of ["sub", "sid", "iat", "exp"]) {
+    const { [claim as keyof ReturnType<typeof validClaims>]: _dropped, ...without } = validClaims();
+    assert.equal(await verifyBrowserJwt(await signWithServerKey(without)), null, `no ${claim}`);
+  }
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ sid: 42 }))), null);
+  assert.equal(await verifyBrowserJwt(await signWithServerKey(validClaims({ sub: "" }))), null);
+  // An access token still needs its own id and client (RFC 9068) and the user's e-mail.
+  const access = { ...validClaims({ aud: API_AUDIENCE }), jti: "jti-1", client_id: FIRST_PARTY_CLIENT_ID, email: user.email, name: user.name };
+  assert.ok(await verifyAccessToken(await signWithServerKey(access, { typ: "at+jwt" })), "control: a complete access token verifies");
+  for (const claim of ["jti", "client_id", "email"]) {
+    const { [claim as keyof typeof access]: _dropped, ...without } = access;
+    assert.equal(await verifyAccessToken(await signWithServerKey(without, { typ: "at+jwt" })), null, `access token without ${claim}`);
+  }
+  assert.equal(await verifyAccessToken(await signWithServerKey({ ...access, email: 42 }, { typ: "at+jwt" })), null);
 });
 
 // ASVS 5.0 9.1.2: only allowlisted algorithms; `none` never.

@@ -6,11 +6,11 @@ import { z } from "zod";
 import { signIn, signOut } from "@/lib/auth";
 import { formText } from "@/lib/http/form-data";
 import { log } from "@/lib/platform/log";
-import { limitByIp, tooManyAttemptsMessage } from "@/lib/security/rate-limit";
+import { startRegistration } from "@/lib/account/registration";
+import { tooManyAttemptsMessage } from "@/lib/security/rate-limit";
 import { clientContext } from "@/lib/security/request";
 import { safeRedirectPath } from "@/lib/security/redirect";
 import { browserKinds } from "@/lib/strategies";
-import { DuplicateEmailError, createUser } from "@/lib/users/users";
 import { RegistrationSchema } from "@/lib/users/policy";
 
 export type Field = "name" | "email" | "password" | "strategy";
@@ -18,6 +18,8 @@ export type Field = "name" | "email" | "password" | "strategy";
 export interface FormState {
   /** Message for the whole form (shown in an alert). */
   error?: string;
+  /** Outcome to announce (shown as a status line), e.g. "check your inbox". */
+  notice?: string;
   fieldErrors?: Partial<Record<Field, string>>;
   /** What the user typed (never the password), to refill the form. */
   values?: { name?: string; email?: string; strategy?: string };
@@ -45,6 +47,11 @@ export async function signInAction(_previous: FormState, formData: FormData): Pr
   redirect(safeRedirectPath(formText(formData, "callbackUrl")));
 }
 
+/** The one answer to every valid registration, new address or taken (no enumeration). */
+function checkYourInbox(email: string): string {
+  return `Check your inbox: we sent a link to ${email} to finish signing up.`;
+}
+
 export async function registerAction(_previous: FormState, formData: FormData): Promise<FormState> {
   const values = { name: formText(formData, "name"), email: formText(formData, "email"), strategy: formText(formData, "strategy") };
   const registration = RegistrationSchema.safeParse({ ...values, password: formText(formData, "password") });
@@ -58,23 +65,15 @@ export async function registerAction(_previous: FormState, formData: FormData): 
     if (!strategy.success) fieldErrors.strategy = "Choose a session strategy.";
     return { error: "Please correct the highlighted fields.", fieldErrors, values };
   }
-  // Every well-formed registration counts against the client's address, taken or not.
-  const context = clientContext(await headers());
-  const blocked = await limitByIp("register", context);
-  if (blocked) return { error: tooManyAttemptsMessage(blocked), values };
+  // From here on, a new and a taken address get the same work, the same answer and no cookie (lib/account/registration.ts).
   try {
-    await createUser(registration.data, context);
-    const credentials = { email: registration.data.email, password: registration.data.password, strategy: strategy.data };
-    const result = await signIn(credentials, { afterRegistration: true });
-    if (!result.ok) return { error: UNAVAILABLE, values };
+    const result = await startRegistration(registration.data, strategy.data, clientContext(await headers()));
+    if (result.status === "blocked") return { error: tooManyAttemptsMessage(result.blocked), values };
+    return { notice: checkYourInbox(result.email) };
   } catch (error) {
-    if (error instanceof DuplicateEmailError) {
-      return { error: "Please correct the highlighted fields.", fieldErrors: { email: "An account with this email already exists." }, values };
-    }
     log.error("register.error", { error });
     return { error: UNAVAILABLE, values };
   }
-  redirect("/dashboard");
 }
 
 export async function signOutAction(): Promise<void> {

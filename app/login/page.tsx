@@ -1,4 +1,5 @@
 import { LoginForm } from "@/app/components/auth-forms";
+import { afterResetNotice } from "@/lib/account/recovery";
 import { env } from "@/lib/platform/env";
 import { revokedTokenFate } from "@/lib/sessions/revocation";
 import { safeRedirectPath } from "@/lib/security/redirect";
@@ -14,8 +15,8 @@ function signedOutNotice(outcome: unknown): string | undefined {
 }
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const { callbackUrl, signedOut } = await searchParams;
-  const notice = signedOutNotice(signedOut);
+  const { callbackUrl, signedOut, reset } = await searchParams;
+  const notice = reset === "done" ? afterResetNotice() : signedOutNotice(signedOut);
   return (
     <>
       <h1>Sign in</h1>

@@ -92,7 +92,7 @@ function readConfig(source = process.env) {
     else jwksUrl = jwks.url;
   }
 
-  const issuer = read('JWT_ISSUER', 'session-or-token');
+  const issuer = read('JWT_ISSUER', 'sot');
   const audience = read('API_AUDIENCE', 'session-or-token:api');
 
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);

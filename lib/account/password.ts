@@ -14,6 +14,19 @@ export type ChangePasswordResult =
 export const CURRENT_PASSWORD_INCORRECT = "Current password is incorrect";
 
 /**
+ * Why a new password for the account with this email is refused, or null when
+ * it is acceptable: the registration policy (NewPasswordSchema) plus "not
+ * containing the address". Shared by the password change and the reset.
+ */
+export function newPasswordProblem(password: string, email: string): string | null {
+  const parsed = NewPasswordSchema.safeParse(password);
+  if (!parsed.success) return parsed.error.issues[0]?.message ?? "Choose another password.";
+  const localPart = email.split("@")[0] ?? "";
+  if (localPart.length >= 4 && password.toLowerCase().includes(localPart)) return "Password must not contain your email address.";
+  return null;
+}
+
+/**
  * Changes the password of a signed-in user: the current password must be
  * given again (and is checked against its argon2id hash), the new one must
  * pass the same rules as at registration. On success the new hash is stored
@@ -38,14 +51,8 @@ export async function changePassword(input: {
     return { ok: false, field: "currentPassword", message: CURRENT_PASSWORD_INCORRECT };
   }
 
-  const parsed = NewPasswordSchema.safeParse(input.newPassword);
-  if (!parsed.success) {
-    return { ok: false, field: "newPassword", message: parsed.error.issues[0]?.message ?? "Choose another password." };
-  }
-  const localPart = user.email.split("@")[0] ?? "";
-  if (localPart.length >= 4 && input.newPassword.toLowerCase().includes(localPart)) {
-    return { ok: false, field: "newPassword", message: "Password must not contain your email address." };
-  }
+  const problem = newPasswordProblem(input.newPassword, user.email);
+  if (problem) return { ok: false, field: "newPassword", message: problem };
   if (input.newPassword === input.currentPassword) {
     return { ok: false, field: "newPassword", message: "The new password must differ from the current one." };
   }

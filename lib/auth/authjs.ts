@@ -45,8 +45,12 @@ async function authorize(raw: Partial<Record<string, unknown>>) {
   return { id: user.id, email: user.email, name: user.name, strategy: input.data.strategy };
 }
 
-/** Auth.js errors a client causes (a missing CSRF token, a wrong method, a malformed request): warnings, not errors. */
-const CLIENT_ERROR_TYPES = new Set(["MissingCSRF", "InvalidCheck", "UnknownAction", "UnsupportedStrategy", "InvalidCallbackUrl", "MissingAdapter"]);
+/**
+ * Auth.js errors a client causes (a missing CSRF token, an unknown action, a
+ * GET to the credentials callback — InvalidProvider —, a malformed request):
+ * warnings, never errors, so no unauthenticated client can fill the error log.
+ */
+const CLIENT_ERROR_TYPES = new Set(["MissingCSRF", "InvalidCheck", "UnknownAction", "UnsupportedStrategy", "InvalidCallbackUrl", "InvalidProvider"]);
 
 function isClientError(error: Error): boolean {
   return error instanceof AuthError && CLIENT_ERROR_TYPES.has(error.type);

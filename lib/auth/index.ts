@@ -5,12 +5,13 @@ import { AuthError } from "next-auth";
 import { errorResponse, failClosed, privateJson } from "../http/responses";
 import { log } from "../platform/log";
 import { audit } from "../security/audit";
-import { beginPasswordAttempt, isBlocked, type Blocked, type PasswordAttempt } from "../security/rate-limit";
+import { beginPasswordAttempt, isBlocked, type Blocked } from "../security/rate-limit";
 import { clientContext, isSameOriginRequest } from "../security/request";
-import { strategies, type RevocationResult, type Session } from "../strategies";
+import type { SessionUser } from "../sessions/store";
+import { isBrowserKind, strategies, strategyByKind, type RevocationResult, type Session } from "../strategies";
 import { EmailSchema } from "../users/policy";
 import { asNextRequest, nextAuth } from "./authjs";
-import { endBrowserSessions } from "./browser-session";
+import { endBrowserSessions, startBrowserSession } from "./browser-session";
 import { guardCredentialsCallback, isCredentialsCallback, runGuarded } from "./credentials-guard";
 import { sessionFromRequest } from "./request";
 
@@ -34,29 +35,34 @@ export type SignInResult = { ok: true } | { ok: false; blocked?: Blocked };
 /**
  * Checks the password through Auth.js and, on success, starts a session of the
  * chosen kind. Over a brute-force limit, no password is checked and the
- * result says how long to wait. Right after an account is created
- * (`afterRegistration`), which has its own limit, the sign-in is not counted again.
+ * result says how long to wait.
  */
-export async function signIn(
-  input: { email: string; password: string; strategy: string },
-  options: { afterRegistration?: boolean } = {},
-): Promise<SignInResult> {
+export async function signIn(input: { email: string; password: string; strategy: string }): Promise<SignInResult> {
   const context = clientContext(await headers());
-  let attempt: PasswordAttempt = { succeeded: async () => {} };
-  if (!options.afterRegistration) {
-    const email = EmailSchema.safeParse(input.email);
-    const begun = await beginPasswordAttempt("signin", email.success ? email.data : null, context);
-    if (isBlocked(begun)) return { ok: false, blocked: begun };
-    attempt = begun;
-  }
-  const via = options.afterRegistration ? "register" : "form";
+  const email = EmailSchema.safeParse(input.email);
+  const attempt = await beginPasswordAttempt("signin", email.success ? email.data : null, context);
+  if (isBlocked(attempt)) return { ok: false, blocked: attempt };
   try {
-    await runGuarded({ attempt, via, context }, () => nextAuth.signIn("credentials", { ...input, redirect: false }));
+    await runGuarded({ attempt, via: "form", context }, () => nextAuth.signIn("credentials", { ...input, redirect: false }));
     return { ok: true };
   } catch (error) {
     if (error instanceof AuthError) return { ok: false };
     throw error;
   }
+}
+
+/**
+ * Starts a browser session of the chosen kind for a user who has just proved
+ * control of their mailbox (a registration link was used): there is no
+ * password to check at that point, the one-time link was the proof. False,
+ * and no session, when `kind` is not a browser kind.
+ */
+export async function signInVerifiedUser(user: SessionUser, kind: string): Promise<boolean> {
+  const strategy = strategyByKind(kind);
+  if (!strategy || !isBrowserKind(kind)) return false;
+  await startBrowserSession(user, strategy);
+  await audit("signin.succeeded", { userId: user.id, context: clientContext(await headers()), detail: { method: "email_link", via: "register" } });
+  return true;
 }
 
 export async function signOut(): Promise<RevocationResult[]> {

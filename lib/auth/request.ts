@@ -1,6 +1,7 @@
 import "server-only";
-import { isHttps } from "../security/request";
-import { browserStrategies, cookieNameFor, strategies, type Session, type SessionStrategy, type VerifiedSession } from "../strategies";
+import { RequestCookies } from "next/dist/server/web/spec-extension/cookies";
+import { isHttps, isSameOriginRequest } from "../security/request";
+import { browserStrategies, cookieNameFor, strategies, strategyByKind, type Session, type SessionStrategy, type VerifiedSession } from "../strategies";
 import { MAX_TOKEN_LENGTH } from "../tokens/jwt";
 
 /**
@@ -10,13 +11,13 @@ import { MAX_TOKEN_LENGTH } from "../tokens/jwt";
  * - browser routes (pages, server actions, Auth.js endpoints) take cookies
  *   only: an `Authorization` header is ignored there, so a page is never
  *   served to a bearer token;
- * - API routes take `Authorization: Bearer`, or when that header is absent a
+ * - API routes ("api-route") take `Authorization: Bearer`, or when that header is absent a
  *   cookie. A bad Authorization header is never rescued by a cookie.
  *
  * Each kind reads only its own credential, so a JWT is never handed to the
  * database lookup and vice versa.
  */
-export type RequestScope = "browser" | "api";
+export type RequestScope = "browser" | "api-route";
 
 /** Anything that can hand out cookies by name: next/headers' jar or NextRequest.cookies. */
 export interface CookieSource {
@@ -54,7 +55,7 @@ export function presentedCredentials<K extends string>(
   scope: RequestScope,
   source: CredentialSource,
 ): PresentedCredential<K>[] {
-  const authorization = scope === "api" ? source.headers.get("authorization") : null;
+  const authorization = scope === "api-route" ? source.headers.get("authorization") : null;
   if (authorization !== null) {
     const token = bearerToken(authorization);
     if (!token) return [];
@@ -70,7 +71,7 @@ export function presentedCredentials<K extends string>(
 
 /** True if the request carried an Authorization header the rule looked at (for RFC 6750's `invalid_token`). */
 export function presentedToken(scope: RequestScope, source: CredentialSource): boolean {
-  return scope === "api" && source.headers.get("authorization") !== null;
+  return scope === "api-route" && source.headers.get("authorization") !== null;
 }
 
 /** The session the request's credential proves under a given registry, or null. */
@@ -89,6 +90,54 @@ export async function resolveWith<K extends string>(
 /** The session the request's credential proves, or null. */
 export function resolveRequestSession(scope: RequestScope, source: CredentialSource): Promise<Session | null> {
   return resolveWith(strategies, scope, source);
+}
+
+/** A Fetch API request as the rule reads it: its Cookie header parsed the way Next.js parses it for pages. */
+export function credentialSource(request: Request): CredentialSource {
+  return { cookies: new RequestCookies(request.headers), headers: request.headers };
+}
+
+/** Every name a browser kind's cookie can have (plain and `__Host-`), whatever the connection. */
+function sessionCookieNames<K extends string>(registry: readonly SessionStrategy<K>[]): string[] {
+  return browserStrategies(registry).flatMap((strategy) => [cookieNameFor(strategy, false), cookieNameFor(strategy, true)].filter((name) => name !== null));
+}
+
+/** True if the request carries any session cookie at all (valid or not). */
+export function carriesSessionCookie(cookies: CookieSource, registry: readonly SessionStrategy[] = strategies): boolean {
+  return sessionCookieNames(registry).some((name) => cookies.get(name) !== undefined);
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Any method but GET, HEAD and OPTIONS may change state. */
+export function isStateChanging(method: string): boolean {
+  return !SAFE_METHODS.has(method.toUpperCase());
+}
+
+/**
+ * The cross-site request rule, for the proxy (pages, server actions) and every
+ * route handler wrapper alike: a state-changing request must not come from
+ * another site. Where a session cookie is what the request acts with
+ * (`cookies` given: pages, actions, protected routes, sign-in and sign-out),
+ * one that says nothing about where it comes from passes only if it carries
+ * no session cookie (see isSameOriginRequest). `cookies` null: the route
+ * never reads a session cookie (a password grant, a refresh token in the body).
+ */
+export function refusesCrossSite(request: Request, cookies: CookieSource | null): boolean {
+  return isStateChanging(request.method) && !isSameOriginRequest(request, cookies !== null && carriesSessionCookie(cookies));
+}
+
+/**
+ * Sliding renewal of a browser credential (a JWT past half its life): the
+ * cookie to set, or null when the kind does not renew, is not due, or the
+ * credential came as a Bearer token (no cookie to renew).
+ */
+export async function renewedCookie(session: Session, https: boolean): Promise<{ name: string; value: string; expires: Date } | null> {
+  const strategy = strategyByKind(session.strategy);
+  const name = strategy ? cookieNameFor(strategy, https) : null;
+  if (!strategy?.renew || name === null) return null;
+  const renewed = await strategy.renew(session);
+  return renewed && { name, ...renewed };
 }
 
 // ---- proxy → handler hand-off ----

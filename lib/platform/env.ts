@@ -23,8 +23,8 @@ const EnvSchema = z.object({
   KEYS_FILE: z.string().trim().min(1).default("data/keys.json"),
   /** Overrides the Auth.js secret from the keys file (used for its CSRF token). */
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  /** `iss` of every token this server signs. */
-  JWT_ISSUER: z.string().trim().min(1).default("session-or-token"),
+  /** `iss` of every token this server signs. Short: it travels in every browser JWT cookie. */
+  JWT_ISSUER: z.string().trim().min(1).default("sot"),
   /**
    * Lifetime of one browser JWT (the `sot.jwt` cookie). An active browser gets a
    * fresh one once half of it has passed, so this is also the JWT session's idle
@@ -53,6 +53,28 @@ const EnvSchema = z.object({
   REVOCATION_MODE: z.enum(["strict", "stateless"]).default("strict"),
   /** Public keys are cached by verifiers this long (JWKS Cache-Control); new keys sign only after it. */
   JWKS_MAX_AGE_SECONDS: seconds(300),
+  /**
+   * This app's public origin. Links in mail are built from it, never from a
+   * request's Host header (which a client chooses).
+   */
+  APP_URL: z
+    .url({ protocol: /^https?$/, message: "must be an http:// or https:// URL" })
+    .default("http://localhost:3000")
+    .transform((url) => new URL(url).origin),
+  /**
+   * Where mail goes (smtp:// or smtps://, credentials in the URL). Unset: an
+   * SMTP catcher inside this process on 127.0.0.1 takes it, and /dev/mailbox shows it.
+   */
+  SMTP_URL: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.url({ protocol: /^smtps?$/, message: "must be an smtp:// or smtps:// URL" }).optional(),
+  ),
+  /** The From: of every mail. */
+  MAIL_FROM: z.string().trim().min(3).max(320).default("Session or Token <no-reply@localhost>"),
+  /** Lifetime of a link that finishes a registration. */
+  EMAIL_LINK_TTL_SECONDS: seconds(30 * 60).refine((value) => value <= 7 * 24 * 60 * 60, "must be at most 604800 (7 days)"),
+  /** Lifetime of a password-reset link. */
+  PASSWORD_RESET_TTL_SECONDS: seconds(30 * 60).refine((value) => value <= 24 * 60 * 60, "must be at most 86400 (1 day)"),
   /** The example downstream service (examples/downstream) the dashboard calls cross-origin. */
   DOWNSTREAM_URL: z.url().default("http://localhost:4000"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -69,6 +91,12 @@ const EnvSchema = z.object({
   RATE_LIMIT_TOKEN_PER_IP: limit(30),
   /** Registrations per client IP per window. */
   RATE_LIMIT_REGISTER_PER_IP: limit(10),
+  /** Registrations per email address (new or taken alike) per window: bounds the mail one address receives. */
+  RATE_LIMIT_REGISTER_PER_ACCOUNT: limit(5),
+  /** Password-reset requests per client IP per window. */
+  RATE_LIMIT_RESET_PER_IP: limit(10),
+  /** Password-reset requests per email address (known or not) per window. */
+  RATE_LIMIT_RESET_PER_ACCOUNT: limit(5),
   /** POST /api/token/refresh per client IP per window (clients refresh every few minutes; NATs share addresses). */
   RATE_LIMIT_REFRESH_PER_IP: limit(300),
   /**

@@ -1,9 +1,12 @@
 import "server-only";
 
 /**
- * Response headers every route gets from the proxy. The CSP carries a fresh
- * nonce per page request; Next.js reads it from the request's CSP header and
- * puts it on the scripts it renders, so nothing else may run.
+ * Response headers of pages, set by the proxy (proxy.ts). The CSP carries a
+ * fresh nonce per page request; Next.js reads it from the request's CSP header
+ * and puts it on the scripts it renders, so nothing else may run. The headers
+ * that never vary come from next.config.js for every route (route handlers
+ * have no proxy); applySecurityHeaders sets the same ones on the proxy's own
+ * answers (redirects, 403, 503) and no-store on private pages.
  */
 export function contentSecurityPolicy(nonce: string, development: boolean, connectOrigins: string[] = []): string {
   return [

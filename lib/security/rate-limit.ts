@@ -1,7 +1,7 @@
 import "server-only";
 import { createHmac } from "node:crypto";
 import { audit } from "./audit";
-import { db } from "../platform/db";
+import { db, parseDbDate } from "../platform/db";
 import { env } from "../platform/env";
 import { keyRing } from "../tokens/keys";
 import { log } from "../platform/log";
@@ -63,15 +63,16 @@ function stateOf(key: string, rule: RateLimitRule, count: number, windowStart: D
  */
 export async function hit(key: string, rule: RateLimitRule, now = new Date()): Promise<RateLimitState> {
   const windowStart = windowStartOf(now, rule.windowSeconds);
-  await db().$executeRaw`
+  // One statement increments and reads back (RETURNING, on SQLite and PostgreSQL alike): concurrent
+  // hits each see their own count, so exactly one of them sees the crossing of the limit.
+  const [row] = await db().$queryRaw<{ count: number | bigint; windowStart: unknown }[]>`
     INSERT INTO "RateLimit" ("key", "count", "windowStart") VALUES (${key}, 1, ${windowStart})
     ON CONFLICT ("key") DO UPDATE SET
       "count" = CASE WHEN excluded."windowStart" > "RateLimit"."windowStart" THEN 1 ELSE "RateLimit"."count" + 1 END,
-      "windowStart" = CASE WHEN excluded."windowStart" > "RateLimit"."windowStart" THEN excluded."windowStart" ELSE "RateLimit"."windowStart" END`;
-  const row = await db().rateLimit.findUnique({ where: { key }, select: { count: true, windowStart: true } });
+      "windowStart" = CASE WHEN excluded."windowStart" > "RateLimit"."windowStart" THEN excluded."windowStart" ELSE "RateLimit"."windowStart" END
+    RETURNING "count", "windowStart"`;
   purgeNowAndThen(now);
-  // The row was written just now; it can only be missing if a purge raced us.
-  return stateOf(key, rule, row?.count ?? 1, row?.windowStart ?? windowStart, now);
+  return stateOf(key, rule, Number(row?.count ?? 1), row ? parseDbDate(row.windowStart) : windowStart, now);
 }
 
 /**
@@ -103,7 +104,10 @@ function purgeNowAndThen(now: Date): void {
 
 // ---- the application's limits ----
 
-export type LimitedAction = "signin" | "token" | "register" | "refresh";
+export type LimitedAction = "signin" | "token" | "register" | "refresh" | "reset";
+
+/** Actions that are also limited per email address, whether or not an account has it. */
+export type AccountLimitedAction = "register" | "reset";
 
 /** The rules, from lib/env.ts (documented in the README). */
 export function rules() {
@@ -115,7 +119,12 @@ export function rules() {
       token: { limit: env.RATE_LIMIT_TOKEN_PER_IP, windowSeconds },
       register: { limit: env.RATE_LIMIT_REGISTER_PER_IP, windowSeconds },
       refresh: { limit: env.RATE_LIMIT_REFRESH_PER_IP, windowSeconds },
+      reset: { limit: env.RATE_LIMIT_RESET_PER_IP, windowSeconds },
     } satisfies Record<LimitedAction, RateLimitRule>,
+    perAccount: {
+      register: { limit: env.RATE_LIMIT_REGISTER_PER_ACCOUNT, windowSeconds },
+      reset: { limit: env.RATE_LIMIT_RESET_PER_ACCOUNT, windowSeconds },
+    } satisfies Record<AccountLimitedAction, RateLimitRule>,
   };
 }
 
@@ -128,11 +137,12 @@ export function ipKey(action: LimitedAction, ip: string): string {
  * normalised address, so the table never holds addresses and its keys cannot be
  * reversed with a list of likely ones. Shared by every password endpoint: the
  * form, the HTTP callback and /api/token draw on one budget per account.
+ * Registration and password reset count per address in buckets of their own.
  */
-export async function accountKey(email: string): Promise<string> {
+export async function accountKey(email: string, action: "signin" | AccountLimitedAction = "signin"): Promise<string> {
   const secret = (await keyRing()).authSecret;
   const digest = createHmac("sha256", secret).update(`rate-limit:account:${normaliseEmail(email)}`).digest("base64url");
-  return `signin:account:${digest}`;
+  return `${action}:account:${digest}`;
 }
 
 export function normaliseEmail(email: string): string {
@@ -169,6 +179,25 @@ export async function limitByIp(action: LimitedAction, context: ClientContext, n
   if (state.allowed) return null;
   await recordBlock(action, "ip", state, context);
   return { blocked: true, retryAfterSeconds: state.retryAfterSeconds, scope: "ip" };
+}
+
+/**
+ * Counts one request of `action` naming this email address, whether an account
+ * has it or not (the same key, the same statement, the same time); Blocked
+ * when the address is over its limit.
+ */
+export async function limitByAccount(
+  action: AccountLimitedAction,
+  email: string,
+  context: ClientContext,
+  now = new Date(),
+): Promise<Blocked | null> {
+  const rule = rules().perAccount[action];
+  if (rule.limit === 0) return null;
+  const state = await hit(await accountKey(email, action), rule, now);
+  if (state.allowed) return null;
+  await recordBlock(action, "account", state, context, normaliseEmail(email));
+  return { blocked: true, retryAfterSeconds: state.retryAfterSeconds, scope: "account" };
 }
 
 export interface PasswordAttempt {

@@ -29,16 +29,19 @@ export function isHttps(headers: HeaderSource): boolean {
 }
 
 /**
- * CSRF guard for state-changing requests: a browser always says where a
- * request comes from (Sec-Fetch-Site, Origin); anything cross-site, and the
- * opaque `Origin: null`, is refused. A client that sends neither header is not
- * a browser and cannot carry a victim's cookies, so it passes.
+ * CSRF guard for state-changing requests: a browser says where a request comes
+ * from (Sec-Fetch-Site, Origin); anything cross-site, and the opaque
+ * `Origin: null`, is refused. A request that sends neither header passes only
+ * when it carries no session cookie (`carriesSessionCookie`): an API client
+ * with a Bearer token or a password has nothing a forged request could ride
+ * on, while a cookie-authenticated request without them is not what any
+ * current browser sends for a state change — so it is refused.
  */
-export function isSameOriginRequest(request: Request): boolean {
+export function isSameOriginRequest(request: Request, carriesSessionCookie = false): boolean {
   const site = request.headers.get("sec-fetch-site");
   if (site !== null && site !== "same-origin" && site !== "none") return false;
   const origin = request.headers.get("origin");
-  if (origin === null) return site === null || site === "same-origin" || site === "none";
+  if (origin === null) return site === "same-origin" || site === "none" || (site === null && !carriesSessionCookie);
   if (origin === "null") return false;
   const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
   try {

@@ -125,6 +125,28 @@ export async function activeSessionExpiry(id: string, now = new Date()): Promise
 }
 
 /**
+ * The per-request check of a browser JWT in strict mode: the same single
+ * primary-key read as `activeSessionExpiry`, joined with the user's row, which
+ * supplies the name and e-mail the token no longer carries. Null if the
+ * session is revoked, expired, unknown, or belongs to another user than `userId`.
+ */
+export async function activeSessionUser(id: string, userId: string, now = new Date()): Promise<SessionUser | null> {
+  const [row] = await queryRows(
+    `SELECT s."revokedAt", s."expires", s."userId", u."email", u."name" FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE s."id" = $1`,
+    [id],
+  );
+  if (!row || (row.revokedAt !== null && row.revokedAt !== undefined) || row.userId !== userId) return null;
+  if (parseDbDate(row.expires) <= now) return null;
+  return { id: userId, email: text(row.email), name: textOrNull(row.name) };
+}
+
+/** A user's id, e-mail and name by primary key; null if there is no such user. */
+export async function findSessionUser(userId: string): Promise<SessionUser | null> {
+  const [row] = await queryRows(`SELECT "email", "name" FROM "User" WHERE "id" = $1`, [userId]);
+  return row ? { id: userId, email: text(row.email), name: textOrNull(row.name) } : null;
+}
+
+/**
  * Records activity on a token session, unless it was recorded after `notSince`
  * (conditional, so of concurrent callers one writes). True if this call wrote.
  */

@@ -1,12 +1,51 @@
 import "server-only";
 import { decodeProtectedHeader } from "jose";
 import { env } from "../platform/env";
-import { acceptsSession, durationInWords, revocationIsImmediate, revocationSummary, revokedTokenFate } from "../sessions/revocation";
-import { activeSessionExpiry, createTokenSession, findSessionById, revokeSession, touchSession } from "../sessions/store";
-import { signBrowserJwt, verifyBrowserJwt } from "../tokens/jwt";
+import { durationInWords, revocationIsImmediate, revocationSummary, revokedTokenFate } from "../sessions/revocation";
+import {
+  activeSessionExpiry,
+  activeSessionUser,
+  createTokenSession,
+  findSessionById,
+  findSessionUser,
+  revokeSession,
+  touchSession,
+  type SessionUser,
+} from "../sessions/store";
+import { signBrowserJwt, verifyBrowserJwt, type BrowserClaims } from "../tokens/jwt";
 import type { SessionStrategy } from "./types";
 
 const KIND = "jwt";
+
+// Stateless mode looks nothing up per request, but the token carries no name
+// or e-mail (see BrowserClaims): they are read once per user and remembered
+// briefly (bounded), so a rename shows within a minute.
+const PROFILE_TTL_MS = 60_000;
+const PROFILE_CACHE_SIZE = 5000;
+const profilesKey = Symbol.for("session-or-token.jwt-user-profiles");
+type GlobalWithProfiles = typeof globalThis & { [profilesKey]?: Map<string, { user: SessionUser; until: number }> };
+
+async function rememberedProfile(userId: string, now = Date.now()): Promise<SessionUser | null> {
+  const holder = globalThis as GlobalWithProfiles;
+  const cache = (holder[profilesKey] ??= new Map());
+  const hit = cache.get(userId);
+  if (hit && hit.until > now) return hit.user;
+  const user = await findSessionUser(userId);
+  cache.delete(userId);
+  if (!user) return null;
+  if (cache.size >= PROFILE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  cache.set(userId, { user, until: now + PROFILE_TTL_MS });
+  return user;
+}
+
+/**
+ * The user a verified token stands for. Strict: one primary-key read of its
+ * session (revoked, expired or another user's → null), joined with the user.
+ * Stateless: no session lookup; the user's name and e-mail from memory.
+ */
+function tokenUser(claims: BrowserClaims): Promise<SessionUser | null> {
+  return revocationIsImmediate() ? activeSessionUser(claims.sid, claims.sub) : rememberedProfile(claims.sub);
+}
 
 function tokenExpiry(now: Date, sessionEnds: Date): Date {
   return new Date(Math.min(now.getTime() + env.JWT_TTL_SECONDS * 1000, sessionEnds.getTime()));
@@ -85,11 +124,12 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
 
   async verify(credential) {
     const verified = await verifyBrowserJwt(credential);
-    if (!verified || !(await acceptsSession(verified.claims.sid))) return null;
+    const user = verified && (await tokenUser(verified.claims));
+    if (!verified || !user) return null;
     const { claims } = verified;
     return {
       strategy: KIND,
-      user: { id: claims.sub, email: claims.email, name: claims.name },
+      user,
       expires: new Date(claims.exp * 1000),
       credential,
       sessionId: claims.sid,

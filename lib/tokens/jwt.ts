@@ -8,8 +8,11 @@ import { SIGNING_ALG, keyRing, type KeyRing } from "./keys";
 /** Only this algorithm is ever accepted; `none`, HS*, RS* … are refused before any key is touched. */
 export const ALLOWED_ALGORITHMS = [SIGNING_ALG];
 
-/** The audience of the JWT kept in the browser cookie. */
-export const BROWSER_AUDIENCE = "session-or-token:browser";
+/**
+ * The audience of the JWT kept in the browser cookie. Short, as it travels in
+ * every request's cookie; only this server ever verifies these tokens.
+ */
+export const BROWSER_AUDIENCE = "sot:browser";
 /** The audience of API access tokens (what `Authorization: Bearer` carries). */
 export const API_AUDIENCE = "session-or-token:api";
 /** `client_id` of access tokens this app issues to its own clients (RFC 9068 requires the claim). */
@@ -19,23 +22,36 @@ export const FIRST_PARTY_CLIENT_ID = "session-or-token";
 export const MAX_TOKEN_LENGTH = 4096;
 const CLOCK_TOLERANCE_SECONDS = 5;
 
+/** What every token says: who (`sub`), which server-side session (`sid`), and when. */
 interface CommonClaims extends JWTPayload {
   sub: string;
   iss: string;
   aud: string;
   iat: number;
   exp: number;
-  jti: string;
   /** The server-side session (Session.id) this token belongs to. */
   sid: string;
-  email: string;
-  name: string | null;
 }
 
+/**
+ * The browser cookie's JWT carries only what this server needs to accept it:
+ * `sub`, `sid`, `iat`, `exp`, `iss`, `aud` (and `alg`, `kid`, `typ` in the
+ * header), about 340 bytes as a cookie. No `jti`: nothing refers to a single
+ * browser token (revocation is per session, by `sid`). No name or e-mail: they
+ * would repeat what `sub` identifies, grow the cookie with every long address,
+ * and go stale on a change; the server reads them from the user's row.
+ */
 export type BrowserClaims = CommonClaims;
 
+/**
+ * RFC 9068 access token: for other services too, so it says who the user is
+ * by itself (`email`, `name`), and has its own id (`jti`) and `client_id`.
+ */
 export interface AccessClaims extends CommonClaims {
+  jti: string;
   client_id: string;
+  email: string;
+  name: string | null;
 }
 
 /**
@@ -49,26 +65,23 @@ interface TokenKind<C extends CommonClaims> {
   name: string;
   typ: string;
   audience: string;
+  /** Claims jose must find before the shapes are checked. */
+  requiredClaims: string[];
   lifetimeSeconds(): number;
   hasClaims(payload: JWTPayload): payload is C;
 }
 
+const nonEmpty = (value: unknown): value is string => typeof value === "string" && value.length > 0;
+
 function hasCommonClaims(payload: JWTPayload): payload is CommonClaims {
-  return (
-    typeof payload.sub === "string" &&
-    typeof payload.jti === "string" &&
-    typeof payload.sid === "string" &&
-    typeof payload.iat === "number" &&
-    typeof payload.exp === "number" &&
-    typeof payload.email === "string" &&
-    (typeof payload.name === "string" || payload.name === null)
-  );
+  return nonEmpty(payload.sub) && nonEmpty(payload.sid) && typeof payload.iat === "number" && typeof payload.exp === "number";
 }
 
 export const browserToken: TokenKind<BrowserClaims> = {
   name: "browser",
   typ: "JWT",
   audience: BROWSER_AUDIENCE,
+  requiredClaims: ["sub", "sid", "iat", "exp"],
   lifetimeSeconds: () => env.JWT_TTL_SECONDS,
   hasClaims: hasCommonClaims,
 };
@@ -78,13 +91,18 @@ export const accessToken: TokenKind<AccessClaims> = {
   name: "access",
   typ: "at+jwt",
   audience: API_AUDIENCE,
+  requiredClaims: ["sub", "sid", "iat", "exp", "jti", "client_id"],
   lifetimeSeconds: () => env.ACCESS_TOKEN_TTL_SECONDS,
-  hasClaims: (payload): payload is AccessClaims => hasCommonClaims(payload) && typeof payload.client_id === "string",
+  hasClaims: (payload): payload is AccessClaims =>
+    hasCommonClaims(payload) &&
+    nonEmpty(payload.jti) &&
+    nonEmpty(payload.client_id) &&
+    typeof payload.email === "string" &&
+    (typeof payload.name === "string" || payload.name === null),
 };
 
 export interface SignedToken {
   token: string;
-  jti: string;
   expires: Date;
 }
 
@@ -96,7 +114,7 @@ export interface TokenSubject {
 
 async function signToken<C extends CommonClaims>(
   kind: TokenKind<C>,
-  subject: TokenSubject,
+  subjectId: string,
   sid: string,
   extraClaims: Record<string, unknown>,
   ttlSeconds: number,
@@ -105,26 +123,26 @@ async function signToken<C extends CommonClaims>(
   const signing = (await keyRing()).signingKey(now);
   const iat = Math.floor(now.getTime() / 1000);
   const exp = iat + ttlSeconds;
-  const jti = randomUUID();
-  const token = await new SignJWT({ ...extraClaims, sid, email: subject.email, name: subject.name })
+  const token = await new SignJWT({ ...extraClaims, sid })
     .setProtectedHeader({ alg: SIGNING_ALG, kid: signing.kid, typ: kind.typ })
     .setIssuer(env.JWT_ISSUER)
     .setAudience(kind.audience)
-    .setSubject(subject.id)
+    .setSubject(subjectId)
     .setIssuedAt(iat)
     .setExpirationTime(exp)
-    .setJti(jti)
     .sign(signing.privateKey);
-  return { token, jti, expires: new Date(exp * 1000) };
+  return { token, expires: new Date(exp * 1000) };
 }
 
-export function signBrowserJwt(user: TokenSubject, sid: string, expires: Date, now = new Date()): Promise<SignedToken> {
+export function signBrowserJwt(user: Pick<TokenSubject, "id">, sid: string, expires: Date, now = new Date()): Promise<SignedToken> {
   const ttl = Math.max(1, Math.floor((expires.getTime() - now.getTime()) / 1000));
-  return signToken(browserToken, user, sid, {}, ttl, now);
+  return signToken(browserToken, user.id, sid, {}, ttl, now);
 }
 
-export function signAccessToken(user: TokenSubject, sid: string, now = new Date()): Promise<SignedToken> {
-  return signToken(accessToken, user, sid, { client_id: FIRST_PARTY_CLIENT_ID }, env.ACCESS_TOKEN_TTL_SECONDS, now);
+export async function signAccessToken(user: TokenSubject, sid: string, now = new Date()): Promise<SignedToken & { jti: string }> {
+  const jti = randomUUID();
+  const claims = { jti, client_id: FIRST_PARTY_CLIENT_ID, email: user.email, name: user.name };
+  return { ...(await signToken(accessToken, user.id, sid, claims, env.ACCESS_TOKEN_TTL_SECONDS, now)), jti };
 }
 
 export interface VerifiedToken<C> {
@@ -207,7 +225,7 @@ async function verifyUncached<C extends CommonClaims>(kind: TokenKind<C>, token:
         issuer: env.JWT_ISSUER,
         audience: kind.audience,
         typ: kind.typ,
-        requiredClaims: ["sub", "iat", "exp", "jti"],
+        requiredClaims: kind.requiredClaims,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       },
     );

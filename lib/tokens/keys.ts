@@ -186,12 +186,24 @@ export async function publicJwks(): Promise<{ keys: LoadedKey["publicJwk"][] }> 
 
 // ---- writing the file (scripts only) ----
 
-export async function newSigningKey(now = new Date(), activatesAt = now): Promise<StoredSigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { crv: "Ed25519", extractable: true });
-  const publicJwk = PublicJwk.parse(await exportJWK(publicKey));
-  const privateJwk = PrivateJwk.parse(await exportJWK(privateKey));
-  const kid = await calculateJwkThumbprint(publicJwk);
-  return { kid, alg: SIGNING_ALG, createdAt: now.toISOString(), activatesAt: activatesAt.toISOString(), retiredAt: null, privateJwk, publicJwk };
+/**
+ * Length of a new key's `kid`: the first characters of its RFC 7638 thumbprint
+ * (base64url SHA-256, 60 bits here). Every token names its key, so a full
+ * 43-character thumbprint would cost 33 bytes in every cookie; the kid only has
+ * to tell this server's few keys apart (a clash with a key in the file is
+ * re-rolled). Key files with longer kids, from before, still load.
+ */
+export const KID_LENGTH = 10;
+
+export async function newSigningKey(now = new Date(), activatesAt = now, takenKids: ReadonlySet<string> = new Set()): Promise<StoredSigningKey> {
+  for (;;) {
+    const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { crv: "Ed25519", extractable: true });
+    const publicJwk = PublicJwk.parse(await exportJWK(publicKey));
+    const privateJwk = PrivateJwk.parse(await exportJWK(privateKey));
+    const kid = (await calculateJwkThumbprint(publicJwk)).slice(0, KID_LENGTH);
+    if (takenKids.has(kid)) continue;
+    return { kid, alg: SIGNING_ALG, createdAt: now.toISOString(), activatesAt: activatesAt.toISOString(), retiredAt: null, privateJwk, publicJwk };
+  }
 }
 
 export function writeKeyFile(content: KeyFileContent, path = keyFilePath()): void {
@@ -212,7 +224,7 @@ export async function rotateKeys(file: KeyFileContent, options: { now?: Date; im
   const now = options.now ?? new Date();
   const activatesAt = new Date(now.getTime() + (options.immediately ? 0 : env.JWKS_MAX_AGE_SECONDS * 1000));
   const retireAt = new Date(activatesAt.getTime() + (options.longestTokenSeconds + 60) * 1000).toISOString();
-  const added = await newSigningKey(now, activatesAt);
+  const added = await newSigningKey(now, activatesAt, new Set(file.keys.map((key) => key.kid)));
   const keys = file.keys.map((key) => (key.retiredAt === null ? { ...key, retiredAt: retireAt } : key));
   return { file: { ...file, keys: [...keys, added] }, added };
 }

@@ -2,8 +2,7 @@ import "server-only";
 import { audit } from "../security/audit";
 import { db, isUniqueViolation } from "../platform/db";
 import { log } from "../platform/log";
-import { hashPassword, verifyAgainstDummy, verifyPassword } from "./password";
-import type { Registration } from "./policy";
+import { verifyAgainstDummy, verifyPassword } from "./password";
 import type { ClientContext } from "../security/request";
 
 export interface UserRecord {
@@ -60,19 +59,27 @@ export class DuplicateEmailError extends Error {
   }
 }
 
+/** What a new account is made of: the password arrives already hashed (argon2id, ./password.ts). */
+export interface NewUser {
+  name: string;
+  email: string;
+  passwordHash: string;
+  /** When the owner proved control of the address (the registration link was used). */
+  emailVerified?: Date | null;
+}
+
 /** Creates an account (and records it); DuplicateEmailError if the address is taken. */
-export async function createUser(input: Registration, context?: ClientContext): Promise<UserRecord> {
-  const passwordHash = await hashPassword(input.password);
+export async function createUser(input: NewUser, context?: ClientContext): Promise<UserRecord> {
   let user: UserRecord;
   try {
     user = await db().user.create({
-      data: { name: input.name, email: input.email, passwordHash },
+      data: { name: input.name, email: input.email, passwordHash: input.passwordHash, emailVerified: input.emailVerified ?? null },
       select: { id: true, email: true, name: true, role: true, passwordHash: true },
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new DuplicateEmailError();
     throw error;
   }
-  await audit("register", { userId: user.id, context });
+  await audit("register", { userId: user.id, context, detail: { emailVerified: input.emailVerified != null } });
   return user;
 }

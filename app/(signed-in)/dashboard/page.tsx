@@ -6,6 +6,7 @@ import { DownstreamCall } from "@/app/components/downstream-call";
 import { ExpiresIn } from "@/app/components/expires-in";
 import { RevocationMeter } from "@/app/components/revocation-meter";
 import { UtcTime } from "@/app/components/session-cells";
+import { describePasswordReset } from "@/lib/account/recovery";
 import { requireSession } from "@/lib/auth/guards";
 import { env } from "@/lib/platform/env";
 import { auditEventsForUser } from "@/lib/security/audit";
@@ -107,6 +108,7 @@ export default async function DashboardPage() {
                 <UtcTime date={event.createdAt} />{" "}
                 <code>{event.event}</code>
                 {event.ip ? ` from ${event.ip}` : ""}
+                {event.event === "password.reset" && `: ${describePasswordReset(event.detail)}`}
               </li>
             ))}
           </ul>

@@ -1,8 +1,9 @@
-import { auth } from "@/lib/auth";
+import { credentialSource, refusesCrossSite } from "@/lib/auth/request";
+import { browserSessionOf, publicRoute } from "@/lib/auth/route";
 import { errorResponse, failClosed, privateJson, unauthorizedResponse } from "@/lib/http/responses";
 import { readJsonBody } from "@/lib/http/body";
 import { beginPasswordAttempt, isBlocked, limitByIp, tooManyRequests } from "@/lib/security/rate-limit";
-import { clientContext, isSameOriginRequest } from "@/lib/security/request";
+import { clientContext } from "@/lib/security/request";
 import { issueTokenPair } from "@/lib/strategies/api";
 import { CredentialsSchema } from "@/lib/users/policy";
 import { authenticateUser } from "@/lib/users/users";
@@ -11,15 +12,18 @@ import { authenticateUser } from "@/lib/users/users";
  * Tokens for non-browser clients: JSON {email, password} → access + refresh
  * token. With no body, a signed-in browser (same origin only) exchanges its
  * session for tokens, e.g. to call another service with `Authorization: Bearer`.
+ * publicRoute has refused the request already if it came from another site;
+ * the exchange, which acts with the session cookie, also refuses one that
+ * carries it without saying where it comes from.
  */
-export const POST = failClosed(async (request: Request) => {
+export const POST = publicRoute(failClosed(async (request: Request) => {
   const body = await readJsonBody(request);
   const context = clientContext(request.headers);
 
   if (body.status === "empty" || (body.status === "ok" && isEmptyObject(body.value))) {
-    if (!isSameOriginRequest(request)) return errorResponse(403, "forbidden");
-    // auth() reads the browser's cookie only: a bearer token cannot be exchanged for a new family.
-    const session = await auth();
+    if (refusesCrossSite(request, credentialSource(request).cookies)) return errorResponse(403, "forbidden");
+    // The browser's cookie only: a bearer token cannot be exchanged for a new family.
+    const session = await browserSessionOf(request);
     if (!session) return unauthorizedResponse();
     return privateJson(await issueTokenPair(session.user, context));
   }
@@ -37,7 +41,7 @@ export const POST = failClosed(async (request: Request) => {
   if (!user) return errorResponse(401, "invalid_grant");
   await attempt.succeeded();
   return privateJson(await issueTokenPair(user, context));
-});
+}));
 
 function isEmptyObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
