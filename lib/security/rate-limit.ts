@@ -3,6 +3,7 @@ import { createHmac } from "node:crypto";
 import { audit } from "./audit";
 import { db, parseDbDate } from "../platform/db";
 import { env } from "../platform/env";
+import { nowAndThen } from "../platform/housekeeping";
 import { keyRing } from "../tokens/keys";
 import { log } from "../platform/log";
 import type { ClientContext } from "./request";
@@ -86,8 +87,6 @@ export async function refund(key: string, rule: RateLimitRule, now = new Date())
 }
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
-const purgeKey = Symbol.for("session-or-token.rate-limit-purge");
-type GlobalWithPurge = typeof globalThis & { [purgeKey]?: number };
 
 /** Deletes counters whose window ended before `now` minus the longest window allowed. */
 export async function purgeExpiredRateLimits(now = new Date()): Promise<number> {
@@ -96,10 +95,7 @@ export async function purgeExpiredRateLimits(now = new Date()): Promise<number> 
 }
 
 function purgeNowAndThen(now: Date): void {
-  const holder = globalThis as GlobalWithPurge;
-  if (holder[purgeKey] !== undefined && now.getTime() - holder[purgeKey] < PURGE_INTERVAL_MS) return;
-  holder[purgeKey] = now.getTime();
-  purgeExpiredRateLimits(now).catch((error: unknown) => log.warn("rate_limit.purge_failed", { error }));
+  nowAndThen("rate_limit.purge", PURGE_INTERVAL_MS, now, () => purgeExpiredRateLimits(now));
 }
 
 // ---- the application's limits ----

@@ -1,6 +1,7 @@
 import "server-only";
 import { db, parseDbDate, queryRows, type Row } from "../platform/db";
 import { env } from "../platform/env";
+import { nowAndThen } from "../platform/housekeeping";
 import { log } from "../platform/log";
 import type { ClientContext } from "../security/request";
 import { hashToken } from "../tokens/opaque";
@@ -203,21 +204,10 @@ export async function purgeExpiredSessions(idleRules: readonly IdleRule[], now =
 }
 
 const PURGE_EVERY_MS = 60 * 60 * 1000;
-const purgeKey = Symbol.for("session-or-token.last-purge");
-type GlobalWithPurge = typeof globalThis & { [purgeKey]?: number };
 
-/**
- * Runs the purge at most once an hour per process, off the request path:
- * called on sign-in, it keeps the table small without a scheduler.
- */
+/** Runs the purge at most once an hour per process, off the request path (called on sign-in). */
 export function purgeExpiredSessionsNowAndThen(idleRules: readonly IdleRule[], now = new Date()): void {
-  const holder = globalThis as GlobalWithPurge;
-  if (now.getTime() - (holder[purgeKey] ?? 0) < PURGE_EVERY_MS) return;
-  holder[purgeKey] = now.getTime();
-  purgeExpiredSessions(idleRules, now).then(
-    (count) => count > 0 && log.info("sessions.purged", { count }),
-    (error: unknown) => log.warn("sessions.purge_failed", { error }),
-  );
+  nowAndThen("sessions.purge", PURGE_EVERY_MS, now, () => purgeExpiredSessions(idleRules, now));
 }
 
 function text(value: unknown): string {

@@ -1,6 +1,6 @@
 import "server-only";
 import { db } from "../platform/db";
-import { log } from "../platform/log";
+import { nowAndThen } from "../platform/housekeeping";
 import { hashToken, isOpaqueToken, newOpaqueToken } from "./opaque";
 
 /**
@@ -88,8 +88,6 @@ export async function spendOutstandingTokens(userId: string, purpose: OneTimePur
 }
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
-const purgeKey = Symbol.for("session-or-token.one-time-purge");
-type GlobalWithPurge = typeof globalThis & { [purgeKey]?: number };
 
 /** Deletes tokens that expired more than a day ago (with the payloads they held). */
 export async function purgeExpiredOneTimeTokens(now = new Date()): Promise<number> {
@@ -98,8 +96,5 @@ export async function purgeExpiredOneTimeTokens(now = new Date()): Promise<numbe
 }
 
 function purgeNowAndThen(now: Date): void {
-  const holder = globalThis as GlobalWithPurge;
-  if (holder[purgeKey] !== undefined && now.getTime() - holder[purgeKey] < PURGE_INTERVAL_MS) return;
-  holder[purgeKey] = now.getTime();
-  purgeExpiredOneTimeTokens(now).catch((error: unknown) => log.warn("one_time_token.purge_failed", { error }));
+  nowAndThen("one_time_token.purge", PURGE_INTERVAL_MS, now, () => purgeExpiredOneTimeTokens(now));
 }
