@@ -14,7 +14,7 @@ import { credentialSource, isStateChanging, presentedToken, refusesCrossSite, re
  * is checked here, once.
  *
  * - `withSession(handler)`: a protected route. The one credential rule with
- *   scope "api" (a Bearer token, or a cookie when no Authorization header is
+ *   scope "api-route" (a Bearer token, or a cookie when no Authorization header is
  *   sent), 401 with a Bearer challenge without a valid credential, the
  *   cross-site rule on state-changing methods, sliding renewal of a browser
  *   JWT, and fail-closed 503 when the session store cannot be reached.
