@@ -15,11 +15,25 @@ const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const jsonReport = process.env.E2E_JSON_REPORT;
 
+// What these specs check is decided above the store (headers, cross-site rules,
+// redirect targets, page words, log levels): they run once, on the default
+// database, and the run against PostgreSQL (scripts/test.mjs, E2E_DB_LABEL)
+// keeps every spec that reads or writes sessions, users, tokens or rate limits.
+const STORE_INDEPENDENT_SPECS = [
+  'csrf.spec.ts',
+  'hardening.spec.ts',
+  'log-noise.spec.ts',
+  'page-copy.spec.ts',
+  'redirects.spec.ts',
+  'route-handlers.spec.ts',
+];
+const onlyStoreSpecs = process.env.E2E_DB_LABEL === 'postgres';
+
 export default defineConfig({
   testDir: './e2e',
   // e2e/cluster/ runs only against `npm run cluster` (nginx and several instances),
   // with its own config: scripts/test.mjs step "cluster".
-  testIgnore: ['cluster/**'],
+  testIgnore: ['cluster/**', ...(onlyStoreSpecs ? STORE_INDEPENDENT_SPECS : [])],
   outputDir: process.env.E2E_OUTPUT_DIR ?? 'test-results',
   fullyParallel: true,
   forbidOnly: true,
@@ -46,6 +60,8 @@ export default defineConfig({
       ],
     },
     screenshot: 'only-on-failure',
-    trace: 'retain-on-failure',
+    // DOM snapshots and network of a failed test, without the screencast that
+    // costs every passing test CPU on two cores.
+    trace: { mode: 'retain-on-failure', screenshots: false, snapshots: true },
   },
 });

@@ -8,7 +8,7 @@
 //   build         next build (production)
 //   e2e-sqlite    fresh SQLite file + keys file -> setup.mjs -> next start and the
 //                 downstream service (examples/downstream) -> Playwright
-//   e2e-postgres  the same against a throwaway PostgreSQL cluster
+//   e2e-postgres  the specs that touch the store, against a throwaway PostgreSQL cluster
 //   cluster       scripts/cluster.mjs: a throwaway PostgreSQL cluster, 3 instances and
 //                 nginx in front (round-robin) -> Playwright on e2e/cluster/*.spec.ts
 //                 (its own config, e2e/cluster/playwright.config.ts)
@@ -232,6 +232,10 @@ async function lint() {
   return { ok: ok(await runCommand(BIN('eslint'), ['.'])) };
 }
 
+// Each test file has its own temporary database and keys (tests/support/test-env.ts),
+// so files run side by side; node's default on two cores is one at a time.
+const UNIT_CONCURRENCY = 3;
+
 async function unit() {
   const files = findTestFiles(path.join(ROOT, 'tests'));
   if (files.length === 0) {
@@ -241,7 +245,7 @@ async function unit() {
   console.log(`${files.length} test file(s)`);
   const result = await runCommand(
     BIN('tsx'),
-    ['--conditions=react-server', '--test', '--test-reporter=spec', ...files.map((f) => path.relative(ROOT, f))],
+    ['--conditions=react-server', '--test', `--test-concurrency=${UNIT_CONCURRENCY}`, '--test-reporter=spec', ...files.map((f) => path.relative(ROOT, f))],
     { capture: true, env: { NODE_ENV: 'test', FORCE_COLOR: color ? '1' : '0' } },
   );
   const counts = parseNodeTestCounts(result.stdout);
