@@ -22,8 +22,9 @@ const nextConfig = {
   // forbidden() from next/navigation: a real 403 from pages and actions.
   experimental: { authInterrupts: true },
   // Native modules and the Prisma runtime are loaded from node_modules at run time,
-  // not bundled: they ship binaries and wasm that a bundler cannot inline.
-  serverExternalPackages: ["@node-rs/argon2", "better-sqlite3", "@prisma/client", "@prisma/adapter-better-sqlite3", "@prisma/adapter-pg", "pg"],
+  // not bundled: they ship binaries and wasm that a bundler cannot inline. ioredis
+  // too: one copy for the proxy, the route handlers and instrumentation, as Node loads it.
+  serverExternalPackages: ["@node-rs/argon2", "better-sqlite3", "@prisma/client", "@prisma/adapter-better-sqlite3", "@prisma/adapter-pg", "pg", "ioredis"],
   async headers() {
     return [
       { source: "/:path*", headers: securityHeaders },

@@ -93,12 +93,21 @@ async function main() {
   const app = next({ dev: false, dir, hostname: hostname ?? 'localhost', port });
   const handle = app.getRequestHandler();
 
+  // Set on SIGTERM / SIGINT (see the graceful stop below).
+  let stopping = false;
   const server = http.createServer((request, response) => {
     // Whatever the client sent under this name is discarded, always.
     delete request.headers[CLIENT_IP_HEADER];
     const address = clientAddress(request, hops);
     if (address) request.headers[CLIENT_IP_HEADER] = address;
     if (instance) response.setHeader('X-Instance', instance);
+    // Stopping: a request that still arrives on a kept-alive connection is answered,
+    // and its connection closed after the answer (a proxy then opens a new one elsewhere).
+    if (stopping) response.setHeader('Connection', 'close');
+    response.once('finish', () => {
+      // A request that was already running when the stop began: its connection is idle now.
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
     handle(request, response).catch((error) => {
       console.error('server: request failed', error);
       if (!response.headersSent) response.statusCode = 500;
@@ -129,7 +138,9 @@ async function main() {
   console.log(`✓ Ready`);
 
   // Graceful stop: no new connections, let running requests finish, then close Next.js.
-  let stopping = false;
+  // server.close() alone is not enough behind a proxy: Node keeps serving requests on
+  // kept-alive connections (nginx reuses its upstream connections without end), so the
+  // requests above close their connection once answered.
   const stop = (signal) => {
     if (stopping) return;
     stopping = true;

@@ -16,6 +16,7 @@ const modes = [
     hint: 'signed token in the cookie (30 minutes), signature checked and its session looked up on every request',
     check: 'signature verification + session lookup',
     absent: ['no lookup', 'keeps working until then'],
+    dashboard: 'strict mode',
   },
   {
     mode: 'stateless',
@@ -24,6 +25,17 @@ const modes = [
     hint: 'signed token in the cookie (45 minutes), verified without a lookup',
     check: 'signature verification)',
     absent: ['looked up on every request, so a copy', 'refuses a copy from the next request on'],
+    dashboard: 'stateless mode',
+  },
+  {
+    mode: 'pushed',
+    jwtTtlSeconds: '1800',
+    home: ['against the revoked sessions this instance holds in memory: no lookup', 'pushes that to every instance'],
+    hint: 'signed token in the cookie (30 minutes), signature checked and its session compared with the revocations pushed to every instance',
+    check: 'signature verification + in-memory revocation list',
+    absent: ["looks the token's session (sid) up by primary key", 'keeps working until then'],
+    // One process on SQLite: the feed is in-process.
+    dashboard: 'pushed mode: feed live (in-process)',
   },
 ] as const;
 
@@ -55,10 +67,11 @@ for (const expected of modes) {
       expect(signedIn.status()).toBe(302);
       await page.goto(`${server.url}/dashboard`);
       await expect(page.getByTestId('check-cost')).toContainText(expected.check);
+      await expect(page.getByTestId('revocation-mode')).toContainText(expected.dashboard);
       await page.getByRole('button', { name: 'Sign out' }).click();
       await expect(page).toHaveURL(/\/login\?signedOut=/);
       const notice = page.getByRole('status');
-      if (expected.mode === 'strict') {
+      if (expected.mode !== 'stateless') {
         await expect(notice).toContainText('The server revoked your session');
       } else {
         await expect(notice).toContainText('a copy of a revoked token keeps working until then');

@@ -26,6 +26,7 @@
 //   npm run bench [-- --duration=5 --rounds=3 --warmup=2 --connections=10]
 //                 [--only=ping,me-jwt,…] [--json=bench.json] [--postgres]
 //                 [--cpu-prof=<dir>]   (a V8 CPU profile of each server, as `node --cpu-prof` writes)
+//                 [--cluster[=N]]      (instead: through nginx on PostgreSQL, see clusterBench below)
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,7 +57,7 @@ function option(name, fallback) {
   }
   return value;
 }
-const known = ['duration', 'rounds', 'warmup', 'connections', 'only', 'json', 'postgres', 'cpu-prof'];
+const known = ['duration', 'rounds', 'warmup', 'connections', 'only', 'json', 'postgres', 'cpu-prof', 'cluster'];
 for (const arg of args) {
   const name = arg.replace(/^--/, '').split('=')[0];
   if (!arg.startsWith('--') || !known.includes(name)) {
@@ -73,6 +74,7 @@ const ONLY = raw('only') ? new Set(raw('only').split(',').filter(Boolean)) : nul
 const JSON_FILE = raw('json') || null;
 const POSTGRES = raw('postgres') !== undefined;
 const CPU_PROF_DIR = raw('cpu-prof') ? path.resolve(raw('cpu-prof')) : null;
+const CLUSTER = raw('cluster') === undefined ? null : raw('cluster') === '' ? 3 : option('cluster', 3);
 
 let servers = [];
 let tmpDir = null;
@@ -154,8 +156,9 @@ async function accessToken(baseUrl) {
   return body.access_token;
 }
 
-/** utime + stime of a process, in milliseconds. */
+/** utime + stime of a process (or the sum over several), in milliseconds. */
 function cpuMs(pid) {
+  if (Array.isArray(pid)) return pid.reduce((sum, one) => sum + cpuMs(one), 0);
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may contain spaces: count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -188,7 +191,7 @@ function unexpected(result, expected) {
 
 async function measureOnce(target) {
   const headers = typeof target.headers === 'function' ? await target.headers() : target.headers;
-  const pid = target.server.pid;
+  const pid = target.server.pids ?? target.server.pid;
   const before = cpuMs(pid);
   const result = await load(target, headers, DURATION);
   const cpu = cpuMs(pid) - before;
@@ -493,8 +496,116 @@ function printProxyCost(rows) {
   );
 }
 
+// ------------------------------------------------------------------ --cluster ---
+//
+// Through nginx on PostgreSQL (scripts/cluster.mjs), for each revocation mode
+// with 1 and with N instances: the unprotected bare route and /api/me with a
+// database cookie and a JWT cookie (req/s, p99, CPU per request summed over the
+// instances), then the store reads per request from PostgreSQL's own
+// statistics: committed transactions (pg_stat_database.xact_commit; every query
+// of the app is one) over a window of load on one route, divided by the requests
+// answered. PostgreSQL publishes a backend's counters at most once a second and
+// an idle backend's after about ten, so each reading waits for that.
+
+const STATS_FLUSH_MS = 11_000;
+const READS_WINDOW_SECONDS = 3;
+
+async function committedTransactions(databaseUrl) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT xact_commit::bigint AS n FROM pg_stat_database WHERE datname = current_database()');
+    return Number(rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Store reads per request of each route: committed transactions during a window
+ * of load on it, per request answered. Readings are taken once the counters are
+ * published; the one after a route is the one before the next.
+ */
+async function readsPerRequest(targets, databaseUrl) {
+  const flushed = () => new Promise((resolve) => setTimeout(resolve, STATS_FLUSH_MS));
+  await flushed();
+  let before = await committedTransactions(databaseUrl);
+  const reads = new Map();
+  for (const target of targets) {
+    const headers = typeof target.headers === 'function' ? await target.headers() : target.headers;
+    const result = await load(target, headers, READS_WINDOW_SECONDS);
+    await flushed();
+    const after = await committedTransactions(databaseUrl);
+    // The reading itself is a transaction: one of them is in the difference.
+    reads.set(target.key, (after - before - 1) / result.requests.total);
+    before = after;
+  }
+  return reads;
+}
+
+function clusterRoutes(server, credentials, mode) {
+  const pushed = mode === 'pushed';
+  return [
+    { key: 'ping', label: 'GET /api/ping (unprotected, the limit)', path: '/api/ping', status: 200 },
+    { key: 'me-database', label: 'GET /api/me, database cookie', path: '/api/me', headers: { cookie: credentials.databaseCookie }, status: 200, goal: pushed ? { of: 'ping', min: 0.9 } : undefined },
+    { key: 'me-jwt', label: 'GET /api/me, JWT cookie', path: '/api/me', headers: { cookie: credentials.jwtCookie }, status: 200, goal: pushed ? { of: 'ping', min: 0.95 } : undefined },
+  ].map((target) => ({ ...target, server }));
+}
+
+async function clusterBench() {
+  const { findNginx, startCluster } = await import('./cluster.mjs');
+  const { findPgBin } = await import('./pg-cluster.mjs');
+  if (!findNginx() || !findPgBin()) throw new Error('--cluster needs nginx (apt-get install -y nginx) and the PostgreSQL server binaries');
+  if (!fs.existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) {
+    console.error('no production build: running next build');
+    await run(process.execPath, [NEXT_BIN, 'build'], { NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' });
+  }
+  const cpus = os.cpus();
+  const machine = `node ${process.version}, ${cpus.length} CPU(s) (${cpus[0]?.model?.trim() ?? 'unknown'}), ${os.platform()}/${os.arch()}`;
+  console.log(machine);
+  console.log(
+    `through nginx on PostgreSQL, 1 and ${CLUSTER} instance(s); autocannon: ${CONNECTIONS} connections, ${WARMUP}s warm-up, ${ROUNDS} rounds of ${DURATION}s per route (medians; ratios paired by round); CPU = all instances`,
+  );
+  const report = [];
+  for (const mode of ['strict', 'pushed', 'stateless']) {
+    for (const instances of [...new Set([1, CLUSTER])]) {
+      process.stderr.write(`\n${mode}, ${instances} instance(s): starting\n`);
+      cluster = await startCluster({
+        instances,
+        port: 0,
+        freshDatabase: true,
+        env: { LOG_LEVEL: 'warn', REVOCATION_MODE: mode, RATE_LIMIT_TOKEN_PER_IP: '1000' },
+        log: (line) => process.stderr.write(`  ${line}\n`),
+      });
+      const server = { url: cluster.url, pids: cluster.instances.map((instance) => instance.pid) };
+      const credentials = { databaseCookie: await signIn(cluster.url, 'database'), jwtCookie: await signIn(cluster.url, 'jwt') };
+      const targets = clusterRoutes(server, credentials, mode);
+      const rows = evaluate(await measureInterleaved(targets), targets);
+      // Reads do not depend on how many instances serve them: counted once per mode, on the larger cluster.
+      if (instances === CLUSTER) {
+        const reads = await readsPerRequest(targets, cluster.databaseUrl);
+        for (const row of rows) row.storeReadsPerRequest = reads.get(row.key);
+      }
+      console.log(`\nREVOCATION_MODE=${mode}, ${instances} instance(s) behind nginx`);
+      printRows(rows);
+      if (instances === CLUSTER) console.log(`store reads per request: ${rows.map((row) => `${row.key} ${row.storeReadsPerRequest.toFixed(3)}`).join(', ')}`);
+      report.push({ mode, instances, rows: rows.map(({ rounds, ...row }) => ({ ...row, rounds: rounds.map((r) => ({ ...r })) })) });
+      await cluster.stop();
+      cluster = null;
+    }
+  }
+  if (JSON_FILE) {
+    fs.writeFileSync(
+      JSON_FILE,
+      JSON.stringify({ date: new Date().toISOString(), machine, settings: { connections: CONNECTIONS, warmupSeconds: WARMUP, rounds: ROUNDS, durationSeconds: DURATION, instances: CLUSTER }, cluster: report }, null, 2) + '\n',
+    );
+    console.log(`\nfigures written to ${JSON_FILE}`);
+  }
+}
+
 try {
-  await main();
+  await (CLUSTER === null ? main() : clusterBench());
 } catch (error) {
   console.error(`bench failed: ${error?.message ?? error}`);
   for (const server of servers) {

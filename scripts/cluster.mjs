@@ -4,17 +4,23 @@
 //   browser ──► nginx 127.0.0.1:<port> (round-robin, no sticky sessions)
 //                 ├─► app-1  server.mjs on 127.0.0.1:<free port>  ─┐
 //                 ├─► app-2  …                                     ├─► PostgreSQL
-//                 └─► app-N  …                                    ─┘   (+ one keys file)
+//                 └─► app-N  …                                    ─┘   (+ the signing keys)
+//                                                                         (+ Redis with --redis)
 //
 // - PostgreSQL: DATABASE_URL when it is a postgresql:// URL, otherwise a
 //   throwaway cluster (scripts/pg-cluster.mjs); migrated and seeded with
-//   scripts/setup.mjs, which also creates the signing keys in KEYS_FILE (default:
-//   keys.json in the cluster's temp directory) — one file all instances read.
+//   scripts/setup.mjs, which also creates the signing keys in the database,
+//   sealed under KEYS_ENCRYPTION_KEY (given, or a throwaway one per cluster) that
+//   every instance gets: no shared key file. KEYS_FILE (default: keys.json in the
+//   cluster's temp directory, which does not exist) is only imported if it exists.
 // - N production instances (server.mjs via scripts/app-process.mjs) with
 //   INSTANCE_ID=app-1…app-N (sent back as `X-Instance`), TRUSTED_PROXY_HOPS=1
 //   (the client address is the one nginx appended to X-Forwarded-For) and
 //   APP_URL = the nginx address. Everything else (REVOCATION_MODE, RATE_LIMIT_*, …)
 //   passes through from the environment.
+// - With `redis: true` (`--redis`): REDIS_URL when it is set, otherwise a throwaway
+//   redis-server (scripts/redis-process.mjs); every instance gets it as REDIS_URL
+//   (rate-limit counters live there then).
 // - Debian's nginx (/usr/sbin/nginx, or NGINX_BIN) as a child process with its
 //   config, pid file, temp paths and logs in the temp directory.
 //
@@ -24,12 +30,14 @@
 // Library use:
 //   import { startCluster } from './cluster.mjs';
 //   const cluster = await startCluster({ instances: 3, port: 0, env: { RATE_LIMIT_SIGNIN_PER_IP: '500' } });
-//   ... cluster.url, cluster.instances[0].url, cluster.databaseUrl, cluster.keysFile ...
+//   ... cluster.url, cluster.instances[0].url, cluster.databaseUrl, cluster.keysEncryptionKey ...
+//   await cluster.restart('app-2'); // graceful stop, start again on the same port (nginx's list is fixed)
 //   await cluster.stop();
 //
 // Command line (runs until Ctrl-C; needs a production build: `npm run build`):
-//   npm run cluster -- [--instances=3] [--port=3000]
+//   npm run cluster -- [--instances=3] [--port=3000] [--redis]
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -37,9 +45,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT, freePort, killGroup, startServer } from './app-process.mjs';
 import { startPgCluster } from './pg-cluster.mjs';
+import { startRedis } from './redis-process.mjs';
 
 const DEFAULT_NGINX = '/usr/sbin/nginx';
 const MAX_INSTANCES = 16;
+const INSTANCE_START_TIMEOUT_MS = 120_000;
 
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -156,6 +166,16 @@ function runSetup(env, logFile) {
   });
 }
 
+function describeExit(info) {
+  if (!info) return 'still running';
+  return info.error ? info.error.message : `exit code ${info.code ?? '-'}, signal ${info.signal ?? '-'}`;
+}
+
+/** A URL for the log: the password it may carry replaced. */
+function hidePassword(url) {
+  return url.replace(/\/\/[^@/]*@/, '//…@');
+}
+
 function tailOf(file, lines = 30) {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
@@ -252,7 +272,7 @@ export async function startCluster(options = {}) {
   const url = `http://${host}:${port}`;
 
   // The temp directory is traversable (0755) so that nginx's workers, which drop
-  // root for `nobody`, can use their temp paths; the keys file in it is 0600.
+  // root for `nobody`, can use their temp paths.
   const dir = fs.mkdtempSync(path.join(options.parentDir ?? os.tmpdir(), 'sot-cluster-'));
   fs.chmodSync(dir, 0o755);
   liveDirs.add(dir);
@@ -260,15 +280,18 @@ export async function startCluster(options = {}) {
   fs.mkdirSync(nginxDir);
 
   let pg = null;
+  let redis = null;
   let nginx = null;
-  const servers = [];
+  /** The running server.mjs processes (restart() swaps one for its successor). */
+  const servers = new Set();
   let stopped = false;
   const stop = async ({ removeDir = !options.keepDir } = {}) => {
     if (stopped) return;
     stopped = true;
     await nginx?.stop().catch(() => {});
-    await Promise.allSettled(servers.map((server) => server.stop()));
+    await Promise.allSettled([...servers].map((server) => server.stop()));
     await pg?.stop().catch(() => {});
+    await redis?.stop().catch(() => {});
     liveDirs.delete(dir);
     if (removeDir) fs.rmSync(dir, { recursive: true, force: true });
   };
@@ -287,12 +310,33 @@ export async function startCluster(options = {}) {
       databaseUrl = pg.url;
       say(`database: ${databaseUrl} (throwaway cluster in ${pg.dir}, ready in ${((Date.now() - started) / 1000).toFixed(1)}s)`);
     }
+    // -- Redis (optional): shared by every instance, like the database
+    let redisUrl = (extraEnv.REDIS_URL ?? process.env.REDIS_URL) || null;
+    if (options.redis) {
+      if (redisUrl && !options.freshRedis) {
+        say(`redis: ${hidePassword(redisUrl)} (given in REDIS_URL)`);
+      } else {
+        const started = Date.now();
+        redis = await startRedis();
+        redisUrl = redis.url;
+        say(`redis: ${redisUrl} (throwaway redis-server in ${redis.dir}, ready in ${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      }
+    } else if (redisUrl) {
+      say(`redis: ${hidePassword(redisUrl)} (REDIS_URL from the environment)`);
+    }
+
     const keysFile = extraEnv.KEYS_FILE ?? path.join(dir, 'keys.json');
-    const shared = { ...extraEnv, DATABASE_URL: databaseUrl, KEYS_FILE: keysFile, NEXT_TELEMETRY_DISABLED: '1' };
+    // Signing keys in the database (lib/tokens/key-store.ts), so the instances
+    // share no disk: every one gets the same KEYS_ENCRYPTION_KEY, the given one or
+    // a throwaway per cluster. Never printed: it opens the private keys.
+    const givenKey = extraEnv.KEYS_ENCRYPTION_KEY ?? process.env.KEYS_ENCRYPTION_KEY;
+    const keysEncryptionKey = givenKey || crypto.randomBytes(32).toString('base64url');
+    const shared = { ...extraEnv, DATABASE_URL: databaseUrl, KEYS_FILE: keysFile, KEYS_ENCRYPTION_KEY: keysEncryptionKey, REDIS_URL: redisUrl ?? '', NEXT_TELEMETRY_DISABLED: '1' };
 
     const setupLog = path.join(dir, 'setup.log');
+    if (!givenKey && pg === null) say('KEYS_ENCRYPTION_KEY not set: a throwaway one (keys this database already holds under another one will not open)');
     await runSetup(shared, setupLog);
-    say(`migrated and seeded; signing keys in ${keysFile}`);
+    say(`migrated and seeded; signing keys in the database, sealed under ${givenKey ? 'the given' : 'a throwaway'} KEYS_ENCRYPTION_KEY`);
 
     // -- app instances (in parallel; each on a free loopback port)
     const started = Date.now();
@@ -300,13 +344,10 @@ export async function startCluster(options = {}) {
       Array.from({ length: count }, async (_, index) => {
         const id = `app-${index + 1}`;
         const logFile = path.join(dir, `${id}.log`);
-        const server = await startServer({
-          env: { ...shared, NODE_ENV: 'production', TRUSTED_PROXY_HOPS: '1', INSTANCE_ID: id, APP_URL: url },
-          logFile,
-          timeoutMs: 120_000,
-        });
-        servers.push(server);
-        return { id, url: server.url, port: server.port, logFile, server };
+        const env = { ...shared, NODE_ENV: 'production', TRUSTED_PROXY_HOPS: '1', INSTANCE_ID: id, APP_URL: url };
+        const server = await startServer({ env, logFile, timeoutMs: INSTANCE_START_TIMEOUT_MS });
+        servers.add(server);
+        return { id, url: server.url, port: server.port, logFile, env, server };
       }),
     );
     const failures = results.filter((result) => result.status === 'rejected');
@@ -328,23 +369,107 @@ export async function startCluster(options = {}) {
     if (seen.size < count) throw new Error(`through nginx only ${[...seen.keys()].join(', ')} answered`);
     say(`nginx: ${url} → ${instances.map((instance) => instance.id).join(', ')} round-robin (config ${path.join(nginxDir, 'nginx.conf')}, logs in ${nginxDir})`);
 
+    // One record per instance, following its current process: restart() replaces
+    // `server`; `ended` settles only when the instance stops for another reason
+    // (it died, or stop()), never for a deliberate restart.
+    const records = instances.map((instance) => {
+      let end;
+      const record = { ...instance, restarting: false, ended: new Promise((resolve) => (end = resolve)) };
+      record.end = end;
+      record.follow = (server) =>
+        server.exited.then((info) => {
+          if (record.server === server && !record.restarting) end(info);
+        });
+      record.follow(instance.server);
+      return record;
+    });
+    const byId = new Map(records.map((record) => [record.id, record]));
+
+    /**
+     * Graceful stop (SIGTERM: server.mjs stops accepting, finishes running
+     * requests, exits 143; SIGKILL after 5 s), then the same environment on the
+     * same port, resolved once it answers /api/health. `whileDown` runs between
+     * the two (the instance is gone, its successor not started yet).
+     */
+    const restart = async (id, { whileDown } = {}) => {
+      const record = byId.get(id);
+      if (!record) throw Object.assign(new Error(`no instance "${id}" (there are ${[...byId.keys()].join(', ')})`), { code: 'UNKNOWN_INSTANCE' });
+      if (stopped) throw new Error('the cluster is stopped');
+      if (record.restarting) throw Object.assign(new Error(`${id} is already restarting`), { code: 'RESTARTING' });
+      record.restarting = true;
+      try {
+        const previous = record.server;
+        const begun = performance.now();
+        await previous.stop();
+        servers.delete(previous);
+        const exitedAt = performance.now();
+        say(`${id}: pid ${previous.pid} stopped (${describeExit(previous.exitInfo)}) in ${((exitedAt - begun) / 1000).toFixed(1)}s`);
+        if (whileDown) await whileDown();
+        if (stopped) throw new Error('the cluster was stopped during the restart');
+        const spawning = performance.now();
+        const server = await startServer({ env: record.env, port: record.port, logFile: record.logFile, timeoutMs: INSTANCE_START_TIMEOUT_MS });
+        servers.add(server);
+        if (stopped) {
+          await server.stop();
+          throw new Error('the cluster was stopped during the restart');
+        }
+        record.server = server;
+        record.follow(server);
+        const ready = performance.now();
+        say(`${id}: pid ${server.pid} on ${server.url} ready in ${((ready - spawning) / 1000).toFixed(1)}s`);
+        const ms = (value) => Math.round(value);
+        return {
+          id,
+          previousPid: previous.pid,
+          pid: server.pid,
+          previousExit: { code: previous.exitInfo?.code ?? null, signal: previous.exitInfo?.signal ?? null },
+          stopMs: ms(exitedAt - begun),
+          downMs: ms(spawning - exitedAt),
+          startMs: ms(ready - spawning),
+          totalMs: ms(ready - begun),
+        };
+      } finally {
+        record.restarting = false;
+        // A successor that did not start leaves the instance down for good.
+        if (!record.server.running) record.end(record.server.exitInfo);
+      }
+    };
+
     return {
       url,
       port,
       dir,
       databaseUrl,
       ownsDatabase: pg !== null,
-      keysFile,
-      instances: instances.map(({ id, url: instanceUrl, port: instancePort, logFile, server }) => ({
-        id,
-        url: instanceUrl,
-        port: instancePort,
-        logFile,
+      redisUrl,
+      ownsRedis: redis !== null,
+      redis: redis && {
+        pid: redis.pid,
+        dir: redis.dir,
         get running() {
-          return server.running;
+          return redis.running;
         },
-        output: () => server.output(),
-        exited: server.exited,
+        output: () => redis.output(),
+        exited: redis.exited,
+      },
+      keysFile,
+      keysEncryptionKey,
+      instances: records.map((record) => ({
+        id: record.id,
+        url: record.url,
+        port: record.port,
+        logFile: record.logFile,
+        get pid() {
+          return record.server.pid;
+        },
+        get running() {
+          return record.server.running;
+        },
+        get restarting() {
+          return record.restarting;
+        },
+        output: () => record.server.output(),
+        exited: record.ended,
       })),
       nginx: {
         pid: nginx.pid,
@@ -355,6 +480,7 @@ export async function startCluster(options = {}) {
         output: () => nginx.output(),
         exited: nginx.exited,
       },
+      restart,
       stop: () => stop(),
     };
   } catch (error) {
@@ -367,10 +493,11 @@ export async function startCluster(options = {}) {
 // ------------------------------------------------------------ command line ---
 
 function parseArgs(argv) {
-  const options = { instances: 3, port: 3000 };
+  const options = { instances: 3, port: 3000, redis: false };
   for (const arg of argv) {
     const match = /^--(instances|port)=(\d+)$/.exec(arg);
     if (match) options[match[1]] = Number(match[2]);
+    else if (arg === '--redis') options.redis = true;
     else if (arg === '--help' || arg === '-h') options.help = true;
     else throw new Error(`unknown option "${arg}"`);
   }
@@ -386,7 +513,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     options = { help: true, bad: true };
   }
   if (options.help) {
-    console.error('usage: npm run cluster -- [--instances=N (default 3)] [--port=P (default 3000, nginx on 127.0.0.1)]');
+    console.error('usage: npm run cluster -- [--instances=N (default 3)] [--port=P (default 3000, nginx on 127.0.0.1)] [--redis]');
+    console.error('  --redis  a Redis shared by the instances (rate-limit counters): REDIS_URL, else a throwaway redis-server');
     process.exit(options.bad ? 2 : 0);
   }
 
@@ -395,7 +523,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const shutdown = async (why, code) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${why}: stopping ${cluster ? `nginx, the instances${cluster.ownsDatabase ? ' and PostgreSQL' : ''}` : 'what has started so far'}…`);
+    const owned = cluster ? [cluster.ownsDatabase && 'PostgreSQL', cluster.ownsRedis && 'Redis'].filter(Boolean) : [];
+    console.log(`\n${why}: stopping ${cluster ? `nginx, the instances${owned.length ? ` and ${owned.join(' and ')}` : ''}` : 'what has started so far'}…`);
     const hardStop = setTimeout(() => process.exit(code || 1), 40_000);
     hardStop.unref();
     await cluster?.stop().catch((error) => console.error(error));
@@ -407,16 +536,19 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
 
   try {
     console.log(`starting ${options.instances} instance(s) behind nginx on 127.0.0.1:${options.port}…`);
-    cluster = await startCluster({ instances: options.instances, port: options.port, log: (line) => console.log(line) });
+    cluster = await startCluster({ instances: options.instances, port: options.port, redis: options.redis, log: (line) => console.log(line) });
     if (stopping) {
       await cluster.stop();
     } else {
       console.log('');
       console.log(`ready: ${cluster.url}  (demo@example.com / demo-password-123)`);
+      if (cluster.redisUrl) console.log(`redis: ${hidePassword(cluster.redisUrl)}  (rate-limit counters: redis-cli -u <url> --scan --pattern 'rate-limit:*')`);
       console.log(`each response names the instance that answered: curl -sI ${cluster.url}/api/health | grep -i x-instance`);
       console.log('Ctrl-C stops everything');
-      // One of them dying on its own ends the whole thing.
-      for (const part of [...cluster.instances, { id: 'nginx', ...cluster.nginx }]) {
+      // One of them dying on its own ends the whole thing (an instance's `exited`
+      // follows its current process and does not settle for a deliberate restart()).
+      const parts = [...cluster.instances, { id: 'nginx', ...cluster.nginx }, ...(cluster.redis ? [{ id: 'redis', ...cluster.redis }] : [])];
+      for (const part of parts) {
         part.exited.then((info) => shutdown(`${part.id ?? 'nginx'} exited (${info?.code ?? info?.signal ?? '?'})`, 1));
       }
     }

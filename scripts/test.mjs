@@ -3,24 +3,29 @@
 //
 //   typecheck     tsc --noEmit
 //   lint          eslint .
-//   unit          node's test runner (through tsx) on tests/**/*.test.ts
+//   unit          node's test runner (through tsx) on tests/**/*.test.ts (tests/rate-limit-redis.test.ts
+//                 starts its own throwaway redis-server: scripts/redis-process.mjs)
 //   chromium      make sure Debian's Chromium is installed (installs it when root)
 //   build         next build (production)
 //   e2e-sqlite    fresh SQLite file + keys file -> setup.mjs -> next start and the
 //                 downstream service (examples/downstream) -> Playwright
 //   e2e-postgres  the specs that touch the store, against a throwaway PostgreSQL cluster
-//   cluster       scripts/cluster.mjs: a throwaway PostgreSQL cluster, 3 instances and
-//                 nginx in front (round-robin) -> Playwright on e2e/cluster/*.spec.ts
-//                 (its own config, e2e/cluster/playwright.config.ts)
-//   outage        tests/outage/*.outage.mjs: PostgreSQL stopped and restarted under a server
+//   cluster       scripts/cluster.mjs: a throwaway PostgreSQL cluster and redis-server, 3
+//                 instances and nginx in front (round-robin) -> Playwright on e2e/cluster/*.spec.ts
+//                 (its own config, e2e/cluster/playwright.config.ts; restart.spec.ts last, restarting
+//                 instances through a loopback control channel, E2E_CLUSTER_CONTROL); sessions in
+//                 PostgreSQL, revocation pushed by LISTEN/NOTIFY
+//   cluster-redis the same with sessions in Redis (SESSION_STORE=redis, revocation pushed by
+//                 pub/sub): the specs about sessions across instances, revocation and restarts
+//   outage        tests/outage/*.outage.mjs: PostgreSQL, and Redis, stopped and restarted under a server
 //
 // Options:
-//   --only=a,b     run only these steps ("e2e" = chromium, build, e2e-sqlite, e2e-postgres, cluster, outage)
+//   --only=a,b     run only these steps ("e2e" = chromium, build, e2e-sqlite, e2e-postgres, cluster, cluster-redis, outage)
 //   --skip=a,b     leave these steps out
 //   --no-build     reuse an existing production build instead of building again
 //   -- <args>      everything after "--" is passed to `playwright test` (e.g. -g "jwt")
 //
-// Environment: CI=true makes missing PostgreSQL binaries or nginx a failure instead of a warning.
+// Environment: CI=true makes missing PostgreSQL binaries, nginx or redis-server a failure instead of a warning.
 //
 // The last line printed is `tests: N passed, M failed`: the node test runner's and
 // Playwright's counts added up. A step that fails without reporting failed tests
@@ -29,13 +34,15 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { findPgBin, startPgCluster } from './pg-cluster.mjs';
 import { ROOT, killGroup, startAppWithDownstream } from './app-process.mjs';
 import { findNginx, startCluster } from './cluster.mjs';
+import { findRedisServer } from './redis-process.mjs';
 
-const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'cluster', 'outage'];
-const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'cluster', 'outage'] };
+const STEPS = ['typecheck', 'lint', 'unit', 'chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'cluster', 'cluster-redis', 'outage'];
+const GROUPS = { e2e: ['chromium', 'build', 'e2e-sqlite', 'e2e-postgres', 'cluster', 'cluster-redis', 'outage'] };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BIN = (name) => path.join(ROOT, 'node_modules', '.bin', name);
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -236,12 +243,21 @@ async function lint() {
 // so files run side by side; node's default on two cores is one at a time.
 const UNIT_CONCURRENCY = 3;
 
+/** Loud when redis-server is missing: the Redis tests are skipped (a failure under CI). Returns the note, or null. */
+function redisMissing(what) {
+  if (findRedisServer()) return null;
+  const lines = ['redis-server NOT FOUND (/usr/bin/redis-server).', `${what} did NOT run against Redis.`, 'Install it with: apt-get install -y redis-server'];
+  banner(isCI ? [...lines, 'CI is set: this is a failure.'] : lines, isCI ? red : yellow);
+  return isCI ? 'redis-server missing' : 'redis-server missing: Redis tests skipped (WARNING)';
+}
+
 async function unit() {
   const files = findTestFiles(path.join(ROOT, 'tests'));
   if (files.length === 0) {
     console.log(red('no unit tests found (tests/**/*.test.ts)'));
     return { ok: false, note: 'no test files' };
   }
+  const noRedis = redisMissing('The rate-limit tests (tests/rate-limit-redis.test.ts)');
   console.log(`${files.length} test file(s)`);
   const result = await runCommand(
     BIN('tsx'),
@@ -249,7 +265,7 @@ async function unit() {
     { capture: true, env: { NODE_ENV: 'test', FORCE_COLOR: color ? '1' : '0' } },
   );
   const counts = parseNodeTestCounts(result.stdout);
-  return { ok: ok(result) && counts !== null && counts.failed === 0, tests: counts ?? undefined };
+  return { ok: ok(result) && counts !== null && counts.failed === 0 && !(noRedis && isCI), tests: counts ?? undefined, note: noRedis ?? undefined };
 }
 
 async function chromium() {
@@ -422,6 +438,9 @@ async function e2ePostgres() {
 
 const CLUSTER_INSTANCES = 3;
 const CLUSTER_CONFIG = path.join('e2e', 'cluster', 'playwright.config.ts');
+// The cluster's JWKS cache lifetime, and so how long a rotated key waits before it
+// signs: short, so e2e/cluster/keys.spec.ts sees a rotated key sign on every instance.
+const CLUSTER_JWKS_MAX_AGE_SECONDS = '15';
 
 /** Number of cluster specs the Playwright arguments after "--" select (they filter every e2e step). */
 async function clusterTestsSelected() {
@@ -431,8 +450,98 @@ async function clusterTestsSelected() {
   return match ? Number(match[1]) : 0;
 }
 
+/**
+ * The cluster's control channel for the specs (E2E_CLUSTER_CONTROL), on 127.0.0.1 only:
+ *   POST /instances/<id>/restart          cluster.restart(id) -> 200 JSON timings (404 unknown id, 409 already restarting)
+ *   POST /instances/<id>/restart?hold=1   the same, but the instance stays down (old process gone, successor not
+ *                                         started) until
+ *   POST /instances/<id>/resume           -> 200 (409 when no restart of <id> is held)
+ * e2e/cluster/restart.spec.ts revokes credentials while an instance is held down.
+ */
+async function startClusterControl(cluster) {
+  const held = new Map(); // id -> { resume, abort }
+  const server = http.createServer((request, response) => {
+    request.resume(); // no request bodies
+    const reply = (status, body) => {
+      response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(JSON.stringify(body));
+    };
+    const url = new URL(request.url ?? '/', 'http://control');
+    const match = /^\/instances\/([^/]+)\/(restart|resume)$/.exec(url.pathname);
+    if (!match) return reply(404, { error: 'not found' });
+    if (request.method !== 'POST') return reply(405, { error: 'POST only' });
+    const id = decodeURIComponent(match[1]);
+    if (!cluster.instances.some((instance) => instance.id === id)) return reply(404, { error: `no instance "${id}"` });
+    if (match[2] === 'resume') {
+      const hold = held.get(id);
+      if (!hold) return reply(409, { error: `no restart of ${id} is held` });
+      hold.resume();
+      return reply(200, { id, resumed: true });
+    }
+    const whileDown =
+      url.searchParams.get('hold') === '1'
+        ? () =>
+            new Promise((resolve, reject) => {
+              held.set(id, {
+                resume: () => {
+                  held.delete(id);
+                  resolve();
+                },
+                abort: () => {
+                  held.delete(id);
+                  reject(new Error('control channel closed'));
+                },
+              });
+            })
+        : undefined;
+    cluster.restart(id, { whileDown }).then(
+      (timings) => reply(200, timings),
+      (error) => reply(error?.code === 'UNKNOWN_INSTANCE' ? 404 : error?.code === 'RESTARTING' ? 409 : 500, { error: String(error?.message ?? error) }),
+    );
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const hold of [...held.values()]) hold.abort();
+      await new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
 /** Many instances behind nginx on one PostgreSQL (scripts/cluster.mjs) -> playwright on e2e/cluster/. */
-async function cluster() {
+/**
+ * The cluster steps: "cluster" keeps sessions in PostgreSQL (revocation feed:
+ * LISTEN/NOTIFY) and runs every cluster spec; "cluster-redis" keeps them in
+ * Redis (SESSION_STORE=redis, feed: pub/sub) and runs the specs whose subject
+ * is the session store: sessions across instances, pushed revocation and its
+ * cut, a restart under load.
+ */
+const CLUSTER_VARIANTS = {
+  cluster: { sessionStore: 'database', specs: [] },
+  'cluster-redis': {
+    sessionStore: 'redis',
+    specs: ['cluster.spec.ts', 'revocation.spec.ts', 'restart.spec.ts'].map((name) => path.join('e2e', 'cluster', name)),
+  },
+};
+
+function cluster() {
+  return clusterStep('cluster');
+}
+
+function clusterRedis() {
+  return clusterStep('cluster-redis');
+}
+
+async function clusterStep(label) {
+  const variant = CLUSTER_VARIANTS[label];
   const missing = [];
   if (!findPgBin()) missing.push(['PostgreSQL server binaries NOT FOUND (/usr/lib/postgresql/15/bin).', 'apt-get install -y postgresql-15']);
   if (!findNginx()) missing.push(['nginx NOT FOUND (/usr/sbin/nginx).', 'apt-get install -y nginx']);
@@ -456,12 +565,19 @@ async function cluster() {
     return { ok: false, note: problem };
   }
   if ((await clusterTestsSelected()) === 0) return { ok: true, skipped: true, note: 'no cluster spec matches the Playwright arguments' };
+  // Without redis-server the cluster runs with its counters in PostgreSQL and e2e/cluster/redis.spec.ts skips.
+  const noRedis = redisMissing(variant.sessionStore === 'redis' ? 'The cluster tests with sessions in Redis' : 'The cluster tests (e2e/cluster/redis.spec.ts)');
+  if (noRedis && variant.sessionStore === 'redis') return { ok: !isCI, skipped: true, note: noRedis };
+  // The cluster's Auth.js secret, known to the specs: e2e/cluster/redis.spec.ts names an
+  // account's rate-limit counter with it (an HMAC of the address).
+  const authSecret = crypto.randomBytes(32).toString('base64url');
 
   fs.mkdirSync(TMP_ROOT, { recursive: true });
-  const dir = fs.mkdtempSync(path.join(TMP_ROOT, 'e2e-cluster-'));
+  const dir = fs.mkdtempSync(path.join(TMP_ROOT, `e2e-${label}-`));
   const jsonReport = path.join(dir, 'report.json');
   let running = null;
   let stopCluster = null;
+  let stopControl = null;
   let keep = false;
   try {
     const started = Date.now();
@@ -471,7 +587,19 @@ async function cluster() {
       instances: CLUSTER_INSTANCES,
       port: 0,
       freshDatabase: true,
-      env: { ...E2E_LIMITS },
+      // Rate-limit counters in a throwaway Redis shared by the instances (never a REDIS_URL of the caller's).
+      redis: !noRedis,
+      freshRedis: true,
+      // The deployment pushed revocation is for: every instance keeps revocations in
+      // memory, fed by PostgreSQL LISTEN/NOTIFY (strict mode on PostgreSQL: e2e-postgres).
+      env: {
+        ...E2E_LIMITS,
+        REVOCATION_MODE: 'pushed',
+        SESSION_STORE: variant.sessionStore,
+        JWKS_MAX_AGE_SECONDS: CLUSTER_JWKS_MAX_AGE_SECONDS,
+        AUTH_SECRET: authSecret,
+        ...(noRedis ? { REDIS_URL: '' } : {}),
+      },
       keepDir: true,
       log: (line) => console.log(line),
     });
@@ -482,22 +610,36 @@ async function cluster() {
       if (interrupted) fs.rmSync(cluster.dir, { recursive: true, force: true });
     });
     console.log(`cluster ready in ${seconds(Date.now() - started)}: ${cluster.url} → ${cluster.instances.map((i) => `${i.id} ${i.url}`).join(', ')}`);
+    const control = await startClusterControl(cluster);
+    stopControl = addCleanup(() => control.close());
 
-    const result = await runCommand(BIN('playwright'), ['test', '--config', CLUSTER_CONFIG, ...playwrightArgs], {
+    const specs = playwrightArgs.length ? playwrightArgs : variant.specs;
+    const result = await runCommand(BIN('playwright'), ['test', '--config', CLUSTER_CONFIG, ...specs], {
       env: {
         ...E2E_LIMITS,
         DATABASE_URL: cluster.databaseUrl,
+        REDIS_URL: cluster.redisUrl ?? '',
+        AUTH_SECRET: authSecret,
         KEYS_FILE: cluster.keysFile,
+        // keys.spec.ts rotates with scripts/keys.ts against the cluster's key store, as an operator would.
+        KEYS_ENCRYPTION_KEY: cluster.keysEncryptionKey,
+        JWKS_MAX_AGE_SECONDS: CLUSTER_JWKS_MAX_AGE_SECONDS,
         E2E_BASE_URL: cluster.url,
         E2E_CLUSTER_INSTANCES: JSON.stringify(cluster.instances.map(({ id, url }) => ({ id, url }))),
-        E2E_DB_LABEL: 'cluster',
+        E2E_CLUSTER_CONTROL: control.url,
+        E2E_DB_LABEL: label,
+        E2E_SESSION_STORE: variant.sessionStore,
         E2E_JSON_REPORT: jsonReport,
         E2E_OUTPUT_DIR: path.join(dir, 'test-results'),
       },
     });
     const counts = readPlaywrightCounts(jsonReport);
     const passed = ok(result) && counts !== null && counts.failed === 0 && counts.errors === 0;
-    const dead = [...cluster.instances.filter((i) => !i.running).map((i) => i.id), ...(cluster.nginx.running ? [] : ['nginx'])];
+    const dead = [
+      ...cluster.instances.filter((i) => !i.running).map((i) => i.id),
+      ...(cluster.nginx.running ? [] : ['nginx']),
+      ...(cluster.redis && !cluster.redis.running ? ['redis-server'] : []),
+    ];
     if (dead.length) console.log(red(`died during the run: ${dead.join(', ')}`));
     if (!passed) {
       keep = true;
@@ -508,13 +650,14 @@ async function cluster() {
       console.log(yellow(`--- nginx (${cluster.nginx.dir}) ---`));
       console.log(cluster.nginx.output().split('\n').slice(-20).join('\n'));
     }
-    const note = counts && counts.skipped ? `${counts.skipped} skipped` : undefined;
-    return { ok: passed, tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note };
+    const note = [counts && counts.skipped ? `${counts.skipped} skipped` : null, noRedis].filter(Boolean).join('; ') || undefined;
+    return { ok: passed && !(noRedis && isCI), tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note };
   } catch (error) {
     keep = true;
     console.log(red(String(error?.message ?? error)));
     return { ok: false, note: 'could not run' };
   } finally {
+    await stopControl?.();
     await stopCluster?.();
     if (keep) {
       console.log(yellow(`kept ${path.relative(ROOT, dir)} (Playwright artifacts)${running ? ` and ${running.dir} (instance and nginx logs)` : ''}`));
@@ -551,6 +694,7 @@ const IMPLEMENTATIONS = {
   'e2e-sqlite': e2eSqlite,
   'e2e-postgres': e2ePostgres,
   cluster,
+  'cluster-redis': clusterRedis,
 };
 
 // ------------------------------------------------------------------- main ---

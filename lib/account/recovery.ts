@@ -8,7 +8,7 @@ import { audit } from "../security/audit";
 import { limitByAccount, limitByIp, type Blocked } from "../security/rate-limit";
 import type { ClientContext } from "../security/request";
 import { revokedTokenFate } from "../sessions/revocation";
-import { activeSessionFilter, sessionLabel } from "../strategies";
+import { activeSessions, sessionLabel } from "../strategies";
 import { consumeOneTimeToken, createOneTimeToken, findUsableToken, spendOutstandingTokens } from "../tokens/one-time";
 import { hashPassword } from "../users/password";
 import { findUserByEmail } from "../users/users";
@@ -70,7 +70,7 @@ export async function resetPassword(input: { token: unknown; newPassword: string
   await db().user.update({ where: { id: user.id }, data: { passwordHash, emailVerified: user.emailVerified ?? now } });
   await spendOutstandingTokens(user.id, "password_reset", now);
 
-  const active = await db().session.findMany({ where: { userId: user.id, ...activeSessionFilter(now) }, select: { strategy: true } });
+  const active = await activeSessions({ userId: user.id }, now);
   const revokedSessions = await revokeOtherSessions(user.id, undefined, { reason: "password_reset", by: "user", context: input.context, now });
   const byKind = new Map<string, number>();
   for (const { strategy } of active) byKind.set(strategy, (byKind.get(strategy) ?? 0) + 1);

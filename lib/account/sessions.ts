@@ -1,10 +1,10 @@
 import "server-only";
-import { db, isPlausibleId } from "../platform/db";
+import { isPlausibleId } from "../platform/db";
 import { audit } from "../security/audit";
 import type { ClientContext } from "../security/request";
 import { deviceLabel } from "../sessions/device";
 import { revokeSession } from "../sessions/store";
-import { activeSessionFilter } from "../strategies";
+import { activeSessions } from "../strategies";
 
 /**
  * A user's own account: the sessions they hold (every kind — database
@@ -32,20 +32,14 @@ export interface AccountSession {
 /** Who ended a session: its owner, or an administrator. */
 export type RevokedBy = "user" | "admin";
 
-const activeWhere = activeSessionFilter;
-
 /** Every unexpired, unrevoked session of the user, newest first. */
 export async function activeSessionsForUser(
   userId: string,
   currentSessionId: string | undefined,
   now = new Date(),
 ): Promise<AccountSession[]> {
-  const rows = await db().session.findMany({
-    where: { userId, ...activeWhere(now) },
-    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
-    select: { id: true, strategy: true, userAgent: true, ip: true, createdAt: true, lastSeenAt: true, expires: true },
-  });
-  return rows.map((row) => ({ ...row, device: deviceLabel(row.userAgent), current: row.id === currentSessionId }));
+  const rows = await activeSessions({ userId }, now);
+  return rows.map(({ userId: _owner, ...row }) => ({ ...row, device: deviceLabel(row.userAgent), current: row.id === currentSessionId }));
 }
 
 /** Revokes sessions by id (each idempotently) and records each one; returns how many this call revoked. */
@@ -83,7 +77,7 @@ export async function revokeOwnSession(
   now = new Date(),
 ): Promise<boolean> {
   if (!isPlausibleId(sessionId)) return false;
-  const owned = await db().session.findFirst({ where: { id: sessionId, userId, ...activeWhere(now) }, select: { id: true, userId: true } });
+  const [owned] = await activeSessions({ id: sessionId, userId }, now);
   if (!owned) return false;
   return (await revokeSessionIds([owned], { by: "user", reason: "revoked_by_user", context, now })) === 1;
 }
@@ -98,10 +92,7 @@ export async function revokeOtherSessions(
   options: { reason?: string; by?: RevokedBy; context?: ClientContext; actorId?: string; now?: Date } = {},
 ): Promise<number> {
   const now = options.now ?? new Date();
-  const others = await db().session.findMany({
-    where: { userId, ...activeWhere(now), ...(keepSessionId ? { id: { not: keepSessionId } } : {}) },
-    select: { id: true, userId: true },
-  });
+  const others = await activeSessions({ userId, exceptId: keepSessionId }, now);
   return revokeSessionIds(others, {
     by: options.by ?? "user",
     reason: options.reason ?? "signed_out_elsewhere",

@@ -4,7 +4,7 @@ import { db, isPlausibleId } from "../platform/db";
 import { recentAuditEvents, type AuditRecord } from "../security/audit";
 import type { ClientContext } from "../security/request";
 import { deviceLabel } from "../sessions/device";
-import { activeSessionFilter } from "../strategies";
+import { activeSessionCounts, activeSessions } from "../strategies";
 import { isAdmin } from "../users/roles";
 
 /**
@@ -22,8 +22,6 @@ export interface AdminUser {
   activeSessions: number;
 }
 
-const activeWhere = activeSessionFilter;
-
 /** Users (oldest first) with how many active sessions each holds. */
 export async function usersForAdmin(now = new Date(), take = 500): Promise<AdminUser[]> {
   const users = await db().user.findMany({
@@ -35,10 +33,10 @@ export async function usersForAdmin(now = new Date(), take = 500): Promise<Admin
       name: true,
       role: true,
       createdAt: true,
-      _count: { select: { sessions: { where: activeWhere(now) } } },
     },
   });
-  return users.map(({ _count, ...user }) => ({ ...user, activeSessions: _count.sessions }));
+  const counts = await activeSessionCounts(users.map((user) => user.id), now);
+  return users.map((user) => ({ ...user, activeSessions: counts.get(user.id) ?? 0 }));
 }
 
 export interface AdminSession {
@@ -55,23 +53,11 @@ export interface AdminSession {
 
 /** Every active session of every user, newest first. */
 export async function activeSessionsForAdmin(now = new Date(), take = 1000): Promise<AdminSession[]> {
-  const rows = await db().session.findMany({
-    where: activeWhere(now),
-    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
-    take,
-    select: {
-      id: true,
-      userId: true,
-      strategy: true,
-      userAgent: true,
-      ip: true,
-      createdAt: true,
-      lastSeenAt: true,
-      expires: true,
-      user: { select: { email: true } },
-    },
-  });
-  return rows.map(({ user, userAgent, ...row }) => ({ ...row, email: user.email, device: deviceLabel(userAgent) }));
+  const rows = await activeSessions({ take }, now);
+  const ids = [...new Set(rows.map((row) => row.userId))];
+  const users = ids.length ? await db().user.findMany({ where: { id: { in: ids } }, select: { id: true, email: true } }) : [];
+  const emails = new Map(users.map((user) => [user.id, user.email]));
+  return rows.map(({ userAgent, ...row }) => ({ ...row, email: emails.get(row.userId) ?? "(deleted user)", device: deviceLabel(userAgent) }));
 }
 
 export interface AdminAuditEntry extends AuditRecord {
@@ -99,7 +85,7 @@ export async function adminRevokeSession(
   now = new Date(),
 ): Promise<{ ok: true; userId: string } | { ok: false }> {
   if (!isPlausibleId(sessionId) || !(await isAdmin(actorId))) return { ok: false };
-  const target = await db().session.findFirst({ where: { id: sessionId, ...activeWhere(now) }, select: { id: true, userId: true } });
+  const [target] = await activeSessions({ id: sessionId }, now);
   if (!target) return { ok: false };
   const revoked = await revokeSessionIds([target], { by: "admin", reason: "revoked_by_admin", context, actorId, now });
   return revoked === 1 ? { ok: true, userId: target.userId } : { ok: false };

@@ -86,7 +86,13 @@ function postgresRunner(): RawRunner {
 }
 
 const rawKey = Symbol.for("session-or-token.sql");
-type GlobalWithSql = typeof globalThis & { [rawKey]?: RawRunner };
+const countKey = Symbol.for("session-or-token.sql-count");
+type GlobalWithSql = typeof globalThis & { [rawKey]?: RawRunner; [countKey]?: number };
+
+/** How many hot-path reads (queryRows) this process has run: what "no read per request" is checked against. */
+export function hotPathReads(): number {
+  return (globalThis as GlobalWithSql)[countKey] ?? 0;
+}
 
 /**
  * Runs one parameterised SELECT written with PostgreSQL placeholders ($1, $2 …,
@@ -96,6 +102,7 @@ type GlobalWithSql = typeof globalThis & { [rawKey]?: RawRunner };
 export function queryRows(text: string, args: string[]): Promise<Row[]> {
   const holder = globalThis as GlobalWithSql;
   holder[rawKey] ??= databaseKind === "sqlite" ? sqliteRunner() : postgresRunner();
+  holder[countKey] = (holder[countKey] ?? 0) + 1;
   return holder[rawKey](text, args);
 }
 

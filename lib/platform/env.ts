@@ -21,6 +21,21 @@ const EnvSchema = z.object({
     }),
   /** JSON file holding the JWT signing keys and the Auth.js secret (created by `npm run keys:init`). */
   KEYS_FILE: z.string().trim().min(1).default("data/keys.json"),
+  /**
+   * Set: the signing keys and the Auth.js secret live in the database (every
+   * instance reads them there), their secret parts sealed with AES-256-GCM under
+   * this key: 32 random bytes, base64url (`openssl rand -base64 32 | tr '+/' '-_' | tr -d =`).
+   * KEYS_FILE, if it exists, is then only imported once into an empty store.
+   * Unset: the key file, as on one machine.
+   */
+  KEYS_ENCRYPTION_KEY: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes, base64url without padding (43 characters)")
+      .optional(),
+  ),
   /** Overrides the Auth.js secret from the keys file (used for its CSRF token). */
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** `iss` of every token this server signs. Short: it travels in every browser JWT cookie. */
@@ -48,9 +63,12 @@ const EnvSchema = z.object({
   /**
    * How this server's verifier treats a JWT whose session (`sid`) was revoked:
    * strict = refused on the next request (one indexed lookup per request);
-   * stateless = trusted until `exp` (no lookup).
+   * stateless = trusted until `exp` (no lookup);
+   * pushed = refused on the next request without a lookup: every revocation is
+   * pushed to every instance, which keeps the revoked ids in memory
+   * (lib/sessions/feed.ts); while the channel is down, strict.
    */
-  REVOCATION_MODE: z.enum(["strict", "stateless"]).default("strict"),
+  REVOCATION_MODE: z.enum(["strict", "stateless", "pushed"]).default("strict"),
   /** Public keys are cached by verifiers this long (JWKS Cache-Control); new keys sign only after it. */
   JWKS_MAX_AGE_SECONDS: seconds(300),
   /**
@@ -69,6 +87,22 @@ const EnvSchema = z.object({
     (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
     z.url({ protocol: /^smtps?$/, message: "must be an smtp:// or smtps:// URL" }).optional(),
   ),
+  /**
+   * A Redis server shared by every instance (redis://[user:password@]host:port[/db];
+   * rediss:// for TLS). Set: rate-limit counters live there (lib/platform/redis.ts).
+   * Unset: in the database.
+   */
+  REDIS_URL: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.url({ protocol: /^rediss?$/, message: "must be a redis:// or rediss:// URL" }).optional(),
+  ),
+  /**
+   * Where sessions live (database-session rows, the records JWTs' `sid` point to,
+   * API token families and their refresh tokens): "database" (the Prisma
+   * database) or "redis" (REDIS_URL, each key expiring with its session). Users,
+   * the audit log and everything else stay in the database.
+   */
+  SESSION_STORE: z.enum(["database", "redis"]).default("database"),
   /** The From: of every mail. */
   MAIL_FROM: z.string().trim().min(3).max(320).default("Session or Token <no-reply@localhost>"),
   /** Lifetime of a link that finishes a registration. */
@@ -79,8 +113,8 @@ const EnvSchema = z.object({
   DOWNSTREAM_URL: z.url().default("http://localhost:4000"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /**
-   * Brute-force limits: fixed windows of this length, counted in the RateLimit
-   * table so they hold across instances. A limit of 0 turns that limit off.
+   * Brute-force limits: fixed windows of this length, counted in Redis (REDIS_URL)
+   * or else the RateLimit table, so they hold across instances. A limit of 0 turns that limit off.
    */
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(60).max(24 * 60 * 60).default(15 * 60),
   /** Failed password attempts per account (form, HTTP callback and /api/token together) per window. */
@@ -104,6 +138,11 @@ const EnvSchema = z.object({
    * (read by server.mjs, 0-5). 0: the client address is the socket's.
    */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
+  /** Names this process among several behind a load balancer (X-Instance header, dashboard); server.mjs reads it too. */
+  INSTANCE_ID: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 _ -").optional(),
+  ),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -112,7 +151,12 @@ function parseEnv(): Env {
   const parsed = EnvSchema.refine((value) => value.SESSION_TOUCH_SECONDS < value.SESSION_IDLE_TIMEOUT_SECONDS, {
     path: ["SESSION_TOUCH_SECONDS"],
     message: "must be shorter than SESSION_IDLE_TIMEOUT_SECONDS",
-  }).safeParse(process.env);
+  })
+    .refine((value) => value.SESSION_STORE !== "redis" || value.REDIS_URL !== undefined, {
+      path: ["SESSION_STORE"],
+      message: "redis needs REDIS_URL",
+    })
+    .safeParse(process.env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
     throw new Error(`Invalid environment configuration:\n${problems}`);

@@ -4,6 +4,7 @@ import { audit } from "./audit";
 import { db, parseDbDate } from "../platform/db";
 import { env } from "../platform/env";
 import { nowAndThen } from "../platform/housekeeping";
+import { redisConfigured, redisScript, runScript } from "../platform/redis";
 import { keyRing } from "../tokens/keys";
 import { log } from "../platform/log";
 import type { ClientContext } from "./request";
@@ -11,12 +12,15 @@ import type { ClientContext } from "./request";
 /**
  * Brute-force limits (ASVS 5.0 6.1.1, 6.3.1, 2.4.1).
  *
- * Fixed windows, aligned to multiples of the window length, counted in the
- * RateLimit table so every app instance sees the same counters. One SQL
- * statement increments a counter atomically (INSERT … ON CONFLICT DO UPDATE,
- * the same text on SQLite and PostgreSQL); a counter whose window has passed
- * starts again at 1. So a blocked client waits at most one window: slowed, never
- * locked out for good, and nobody can lock an account away for longer.
+ * Fixed windows, aligned to multiples of the window length, counted where
+ * every app instance sees the same counters: in Redis when REDIS_URL is set,
+ * otherwise in the RateLimit table. Either way one atomic step increments a
+ * counter and reads it back (in the database one INSERT … ON CONFLICT DO UPDATE,
+ * the same text on SQLite and PostgreSQL; in Redis one Lua script); a counter
+ * whose window has passed starts again at 1. So a blocked client waits at most
+ * one window: slowed, never locked out for good, and nobody can lock an account
+ * away for longer. When the store cannot be reached the call throws and the
+ * request fails closed.
  *
  * Keys: "<action>:ip:<address>" and "<action>:account:<HMAC of the normalised
  * email>" — raw email addresses are never stored in a key.
@@ -64,6 +68,10 @@ function stateOf(key: string, rule: RateLimitRule, count: number, windowStart: D
  */
 export async function hit(key: string, rule: RateLimitRule, now = new Date()): Promise<RateLimitState> {
   const windowStart = windowStartOf(now, rule.windowSeconds);
+  if (redisConfigured()) {
+    const counted = await redisHit(key, rule, windowStart, now);
+    return stateOf(key, rule, counted.count, counted.windowStart, now);
+  }
   // One statement increments and reads back (RETURNING, on SQLite and PostgreSQL alike): concurrent
   // hits each see their own count, so exactly one of them sees the crossing of the limit.
   const [row] = await db().$queryRaw<{ count: number | bigint; windowStart: unknown }[]>`
@@ -82,9 +90,63 @@ export async function hit(key: string, rule: RateLimitRule, now = new Date()): P
  */
 export async function refund(key: string, rule: RateLimitRule, now = new Date()): Promise<void> {
   const windowStart = windowStartOf(now, rule.windowSeconds);
+  if (redisConfigured()) {
+    await runScript(REFUND_SCRIPT, [redisKey(key)], [windowStart.getTime()]);
+    return;
+  }
   await db().$executeRaw`
     UPDATE "RateLimit" SET "count" = "count" - 1 WHERE "key" = ${key} AND "windowStart" = ${windowStart} AND "count" > 0`;
 }
+
+// ---- the counters in Redis ----
+//
+// One hash per key: `start` (the window's first millisecond since the epoch) and
+// `count`. The same rules as the SQL statement, in one script, so concurrent
+// hits from every instance are serialised by the server: a newer window resets
+// the counter to 1; the same window increments it; an older window (an instance
+// whose clock is behind) increments the newer one instead of resetting it. A
+// counter expires on its own once its window is over, plus a margin for clocks
+// that disagree (set on the hit that starts the window), so nothing has to be purged.
+
+/** Every rate-limit key in Redis starts with this (other data may share the server). */
+export const REDIS_KEY_PREFIX = "rate-limit:";
+/** How long a counter outlives its window: instances whose clocks run late still find it. */
+const REDIS_EXPIRY_MARGIN_MS = 60_000;
+
+export function redisKey(key: string): string {
+  return REDIS_KEY_PREFIX + key;
+}
+
+const HIT_SCRIPT = redisScript(`
+local current = redis.call('HMGET', KEYS[1], 'start', 'count')
+if current[1] == false or tonumber(ARGV[1]) > tonumber(current[1]) then
+  redis.call('HSET', KEYS[1], 'start', ARGV[1], 'count', 1)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, ARGV[1]}
+end
+return {redis.call('HINCRBY', KEYS[1], 'count', 1), current[1]}
+`);
+
+const REFUND_SCRIPT = redisScript(`
+local current = redis.call('HMGET', KEYS[1], 'start', 'count')
+if current[1] == ARGV[1] and tonumber(current[2]) > 0 then
+  return redis.call('HINCRBY', KEYS[1], 'count', -1)
+end
+return -1
+`);
+
+async function redisHit(key: string, rule: RateLimitRule, windowStart: Date, now: Date): Promise<{ count: number; windowStart: Date }> {
+  const windowEnd = windowStart.getTime() + rule.windowSeconds * 1000;
+  const ttl = Math.max(1, windowEnd - now.getTime()) + REDIS_EXPIRY_MARGIN_MS;
+  const reply = await runScript(HIT_SCRIPT, [redisKey(key)], [windowStart.getTime(), ttl]);
+  if (!Array.isArray(reply) || reply.length !== 2) throw new TypeError("unexpected reply from the rate-limit script");
+  const count = Number(reply[0]);
+  const start = Number(reply[1]);
+  if (!Number.isSafeInteger(count) || !Number.isSafeInteger(start)) throw new TypeError("unexpected reply from the rate-limit script");
+  return { count, windowStart: new Date(start) };
+}
+
+// ---- housekeeping (database counters only) ----
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 

@@ -1,16 +1,23 @@
 import "server-only";
 import { createHmac, hkdfSync } from "node:crypto";
 import { decodeProtectedHeader } from "jose";
-import { db, isUniqueViolation } from "../platform/db";
 import { env } from "../platform/env";
 import { log } from "../platform/log";
 import { audit } from "../security/audit";
 import type { ClientContext } from "../security/request";
-import { acceptsSession, durationInWords, revocationIsImmediate, revokedTokenFate } from "../sessions/revocation";
-import { createTokenSession, findSessionById, revokeSession } from "../sessions/store";
+import { acceptsSession, durationInWords, revocationIsImmediate, revocationIsPushed, revokedTokenFate, tokenCheck } from "../sessions/revocation";
+import {
+  createRefreshToken,
+  createTokenSession,
+  findRefreshToken,
+  findSessionById,
+  markRefreshTokenUsed,
+  revokeSession,
+  touchSession,
+} from "../sessions/store";
 import { signAccessToken, verifyAccessToken, type TokenSubject } from "../tokens/jwt";
 import { keyRing } from "../tokens/keys";
-import { hashToken, isOpaqueToken, newOpaqueToken } from "../tokens/opaque";
+import { isOpaqueToken, newOpaqueToken } from "../tokens/opaque";
 import type { SessionStrategy } from "./types";
 
 const KIND = "api";
@@ -65,9 +72,7 @@ export async function issueTokenPair(user: TokenSubject, context: ClientContext,
   const familyExpires = new Date(now.getTime() + env.TOKEN_FAMILY_TTL_SECONDS * 1000);
   const family = await createTokenSession(user.id, KIND, context, familyExpires, now);
   const refreshToken = newOpaqueToken();
-  await db().refreshToken.create({
-    data: { tokenHash: hashToken(refreshToken), sessionId: family.id, createdAt: now, expiresAt: refreshExpiry(familyExpires, now) },
-  });
+  await createRefreshToken({ token: refreshToken, sessionId: family.id, createdAt: now, expiresAt: refreshExpiry(familyExpires, now) });
   log.info("tokens.issued", { userId: user.id, familyId: family.id });
   return pairFor(user, family.id, refreshToken, now);
 }
@@ -79,33 +84,19 @@ export async function refreshTokenPair(
   context: ClientContext = { userAgent: null, ip: null },
 ): Promise<RefreshOutcome> {
   if (!isOpaqueToken(refreshToken)) return { ok: false, reason: "unknown" };
-  const parent = await db().refreshToken.findUnique({
-    where: { tokenHash: hashToken(refreshToken) },
-    include: { session: { include: { user: { select: { id: true, email: true, name: true } } } } },
-  });
-  if (!parent || parent.session.strategy !== KIND) return { ok: false, reason: "unknown" };
-  const family = parent.session;
+  const parent = await findRefreshToken(refreshToken);
+  const family = parent && (await findSessionById(parent.sessionId));
+  if (!parent || !family || family.strategy !== KIND) return { ok: false, reason: "unknown" };
   if (family.revokedAt) return { ok: false, reason: "revoked" };
   if (family.expires <= now || parent.expiresAt <= now) return { ok: false, reason: "expired" };
 
   const successor = await successorOf(refreshToken);
-  const successorHash = hashToken(successor);
   if (parent.usedAt === null) {
-    const won = await db()
-      .refreshToken.create({
-        data: { tokenHash: successorHash, sessionId: family.id, createdAt: now, expiresAt: refreshExpiry(family.expires, now) },
-      })
-      .then(
-        () => true,
-        (error: unknown) => {
-          // Another request with the same parent created the successor first.
-          if (isUniqueViolation(error)) return false;
-          throw error;
-        },
-      );
+    // False when another request with the same parent created the successor first.
+    const won = await createRefreshToken({ token: successor, sessionId: family.id, createdAt: now, expiresAt: refreshExpiry(family.expires, now) });
     if (won) {
-      await db().refreshToken.updateMany({ where: { id: parent.id, usedAt: null }, data: { usedAt: now } });
-      await db().session.updateMany({ where: { id: family.id }, data: { lastSeenAt: now } });
+      await markRefreshTokenUsed(refreshToken, now);
+      await touchSession(family.id, now, now);
       return { ok: true, pair: await pairFor(family.user, family.id, successor, now) };
     }
   }
@@ -113,7 +104,7 @@ export async function refreshTokenPair(
   // The parent is spent (or being spent right now by a concurrent request).
   const firstUse = parent.usedAt ?? now;
   if (now.getTime() - firstUse.getTime() <= env.REFRESH_REUSE_GRACE_SECONDS * 1000) {
-    const next = await db().refreshToken.findUnique({ where: { tokenHash: successorHash } });
+    const next = await findRefreshToken(successor);
     if (next && next.usedAt === null) return { ok: true, pair: await pairFor(family.user, family.id, successor, now) };
   }
   await revokeSession(family.id, "refresh_token_reuse", now);
@@ -131,8 +122,7 @@ export async function revokeToken(token: string, context?: ClientContext): Promi
   const access = await verifyAccessToken(token);
   let familyId: string | null = access?.claims.sid ?? null;
   if (!familyId && isOpaqueToken(token)) {
-    const refresh = await db().refreshToken.findUnique({ where: { tokenHash: hashToken(token) }, select: { sessionId: true } });
-    familyId = refresh?.sessionId ?? null;
+    familyId = (await findRefreshToken(token))?.sessionId ?? null;
   }
   if (!familyId) return false;
   const family = await findSessionById(familyId);
@@ -159,12 +149,14 @@ export const apiStrategy: SessionStrategy<typeof KIND> = {
       hint: `short-lived access token (${lifetime}) in Authorization: Bearer, rotating single-use refresh token`,
       steps: [
         "POST /api/token with a password (or a signed-in browser session) returns an access token and a refresh token.",
-        revocationIsImmediate()
-          ? "Every API request verifies the access token's signature and looks its family (sid) up."
-          : "Every API request verifies the access token's signature, with no lookup.",
+        revocationIsPushed()
+          ? "Every API request verifies the access token's signature and checks its family (sid) against the revocations pushed to this instance: no lookup."
+          : revocationIsImmediate()
+            ? "Every API request verifies the access token's signature and looks its family (sid) up."
+            : "Every API request verifies the access token's signature, with no lookup.",
         `Revoking the family ends the refresh tokens at once; for access tokens ${revokedTokenFate(env.ACCESS_TOKEN_TTL_SECONDS)}.`,
       ],
-      check: revocationIsImmediate() ? "signature verification + family lookup" : "signature verification",
+      check: tokenCheck("family"),
     };
   },
 

@@ -1,6 +1,7 @@
 import "server-only";
 import { env } from "../platform/env";
 import type { ClientContext } from "../security/request";
+import { feedEpoch, forgetSession, rememberSession, rememberedSession } from "../sessions/feed";
 import {
   deleteSession,
   deleteSessionById,
@@ -35,13 +36,27 @@ export async function createSession(
  * never of the absolute end).
  */
 export async function findSession(token: string, now = new Date()): Promise<StoredSession | null> {
-  const session = await findSessionByToken(token);
-  if (!session || session.strategy !== KIND || session.revokedAt) return null;
-  if (session.expires <= now || isIdle(session, now, idleRules())) {
-    await deleteSessionById(session.id);
-    return null;
+  const tokenHash = hashToken(token);
+  const remembered = rememberedSession(tokenHash, now.getTime());
+  if (remembered === "revoked") return null;
+  let session = remembered && (remembered.value as StoredSession);
+  if (session && (session.expires <= now || isIdle(session, now, idleRules()))) {
+    // Idle here, but another instance may have seen it since: ask the store.
+    forgetSession(tokenHash);
+    session = null;
+  }
+  const epoch = feedEpoch();
+  if (!session) {
+    session = await findSessionByToken(token);
+    if (!session || session.strategy !== KIND || session.revokedAt) return null;
+    if (session.expires <= now || isIdle(session, now, idleRules())) {
+      await deleteSessionById(session.id);
+      return null;
+    }
   }
   session.lastSeenAt = await recordActivity(session, now);
+  // Pushed revocation (feed live): kept in memory until its idle or absolute end, or a notice.
+  rememberSession(tokenHash, session.id, session, Math.min(session.expires.getTime(), session.lastSeenAt.getTime() + env.SESSION_IDLE_TIMEOUT_SECONDS * 1000), epoch);
   return session;
 }
 

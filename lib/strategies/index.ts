@@ -1,5 +1,5 @@
 import "server-only";
-import { activeSessionWhere, type IdleRule } from "../sessions/store";
+import { countActiveSessions, listActiveSessions, type ActiveFilter, type IdleRule, type ListedSession } from "../sessions/store";
 import { apiStrategy } from "./api";
 import { databaseStrategy } from "./database";
 import { jwtStrategy } from "./jwt";
@@ -47,9 +47,14 @@ export function idleRules(): IdleRule[] {
   );
 }
 
-/** The Prisma filter for sessions of any kind that still count (not revoked, not expired, not idle). */
-export function activeSessionFilter(now: Date) {
-  return activeSessionWhere(now, idleRules());
+/** Sessions of any kind that still count (not revoked, not expired, not idle), newest first. */
+export function activeSessions(filter: ActiveFilter, now = new Date()): Promise<ListedSession[]> {
+  return listActiveSessions(filter, idleRules(), now);
+}
+
+/** How many sessions that still count each of these users holds. */
+export function activeSessionCounts(userIds: string[], now = new Date()): Promise<Map<string, number>> {
+  return countActiveSessions(userIds, idleRules(), now);
 }
 
 /** The label of a kind in session tables; an unknown name is shown as it is. */

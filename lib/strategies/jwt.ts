@@ -1,13 +1,14 @@
 import "server-only";
 import { decodeProtectedHeader } from "jose";
 import { env } from "../platform/env";
-import { durationInWords, revocationIsImmediate, revocationSummary, revokedTokenFate } from "../sessions/revocation";
+import { isLive, sessionKnownActive } from "../sessions/feed-checks";
+import { rememberedProfile } from "../sessions/profiles";
+import { durationInWords, revocationIsImmediate, revocationIsPushed, revocationSummary, revokedTokenFate, tokenCheck } from "../sessions/revocation";
 import {
   activeSessionExpiry,
   activeSessionUser,
   createTokenSession,
   findSessionById,
-  findSessionUser,
   revokeSession,
   touchSession,
   type SessionUser,
@@ -17,34 +18,16 @@ import type { SessionStrategy } from "./types";
 
 const KIND = "jwt";
 
-// Stateless mode looks nothing up per request, but the token carries no name
-// or e-mail (see BrowserClaims): they are read once per user and remembered
-// briefly (bounded), so a rename shows within a minute.
-const PROFILE_TTL_MS = 60_000;
-const PROFILE_CACHE_SIZE = 5000;
-const profilesKey = Symbol.for("session-or-token.jwt-user-profiles");
-type GlobalWithProfiles = typeof globalThis & { [profilesKey]?: Map<string, { user: SessionUser; until: number }> };
-
-async function rememberedProfile(userId: string, now = Date.now()): Promise<SessionUser | null> {
-  const holder = globalThis as GlobalWithProfiles;
-  const cache = (holder[profilesKey] ??= new Map());
-  const hit = cache.get(userId);
-  if (hit && hit.until > now) return hit.user;
-  const user = await findSessionUser(userId);
-  cache.delete(userId);
-  if (!user) return null;
-  if (cache.size >= PROFILE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  cache.set(userId, { user, until: now + PROFILE_TTL_MS });
-  return user;
-}
-
 /**
  * The user a verified token stands for. Strict: one primary-key read of its
  * session (revoked, expired or another user's → null), joined with the user.
+ * Pushed (feed live): the revoked ids in memory instead of the lookup.
  * Stateless: no session lookup; the user's name and e-mail from memory.
  */
-function tokenUser(claims: BrowserClaims): Promise<SessionUser | null> {
-  return revocationIsImmediate() ? activeSessionUser(claims.sid, claims.sub) : rememberedProfile(claims.sub);
+async function tokenUser(claims: BrowserClaims): Promise<SessionUser | null> {
+  if (!revocationIsImmediate()) return rememberedProfile(claims.sub);
+  if (isLive()) return (await sessionKnownActive(claims.sid, claims.sub)) ? rememberedProfile(claims.sub) : null;
+  return activeSessionUser(claims.sid, claims.sub);
 }
 
 function tokenExpiry(now: Date, sessionEnds: Date): Date {
@@ -68,13 +51,26 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
   facts() {
     const lifetime = durationInWords(env.JWT_TTL_SECONDS);
     const immediate = revocationIsImmediate();
+    const pushed = revocationIsPushed();
+    const check = pushed ? "\n  |                            |-- sid in revoked list? (memory)" : immediate ? "\n  |                            |-- look up sid (revoked?)" : " (no lookup)";
     const diagram = `Browser                     Server (holds the private key)
   | POST sign-in  ------------>|
   |                            |-- sign {sub, sid, exp, ...}
   |<-- Set-Cookie: sot.jwt=<header.claims.signature>
   | GET /dashboard + cookie -->|
-  |                            |-- verify signature${immediate ? "\n  |                            |-- look up sid (revoked?)" : " (no lookup)"}
+  |                            |-- verify signature${check}
   |<-- page -------------------|`;
+    if (pushed)
+      return {
+        hint: `signed token in the cookie (${lifetime}), signature checked and its session compared with the revocations pushed to every instance`,
+        steps: [
+          "At sign-in the server signs a JSON Web Token with its private key; the claims travel in the cookie.",
+          "Every request verifies the signature and checks the token's session (sid) against the revoked sessions this instance holds in memory: no lookup.",
+          "Sign-out deletes the cookie, marks the session revoked and pushes that to every instance: a copy is refused from the next request on; a service holding only the public key accepts it until it expires.",
+        ],
+        check: tokenCheck("session"),
+        diagram,
+      };
     return immediate
       ? {
           hint: `signed token in the cookie (${lifetime}), signature checked and its session looked up on every request`,
@@ -83,7 +79,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
             "Every request verifies the signature and looks the token's session (sid) up by primary key: every service with the public key can verify it, but only this server knows about revocation.",
             "Sign-out deletes the cookie and marks the session revoked: this server refuses a copy from the next request on; a service holding only the public key accepts it until it expires.",
           ],
-          check: "signature verification + session lookup",
+          check: tokenCheck("session"),
           diagram,
         }
       : {
@@ -93,7 +89,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
             "Every request verifies the signature: no lookup, and any service with the public key can do it.",
             `Sign-out deletes the cookie, but ${revokedTokenFate(env.JWT_TTL_SECONDS)}.`,
           ],
-          check: "signature verification",
+          check: tokenCheck("session"),
           diagram,
         };
   },

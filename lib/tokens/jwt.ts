@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from "jose";
 import { env } from "../platform/env";
 import { log } from "../platform/log";
-import { SIGNING_ALG, keyRing, type KeyRing } from "./keys";
+import { SIGNING_ALG, keyRing, keyRingKnowing, type KeyRing } from "./keys";
 
 /** Only this algorithm is ever accepted; `none`, HS*, RS* … are refused before any key is touched. */
 export const ALLOWED_ALGORITHMS = [SIGNING_ALG];
@@ -215,8 +215,11 @@ async function verifyUncached<C extends CommonClaims>(kind: TokenKind<C>, token:
   try {
     const { payload, protectedHeader } = await jwtVerify(
       token,
-      (header) => {
-        const key = header.kid === undefined ? undefined : ring.byKid.get(header.kid);
+      async (header) => {
+        if (header.kid === undefined) throw new joseErrors.JWKSNoMatchingKey();
+        // A kid this instance does not know yet may be a key another instance has just
+        // rotated in: the store is asked again (rate-bounded) before the token is refused.
+        const key = ring.byKid.get(header.kid) ?? (await keyRingKnowing(header.kid)).byKid.get(header.kid);
         if (!key) throw new joseErrors.JWKSNoMatchingKey();
         return key.publicKey;
       },

@@ -1,49 +1,36 @@
 import "server-only";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
-import { z } from "zod";
+import { statSync } from "node:fs";
+import { importJWK, type JWK } from "jose";
 import { env } from "../platform/env";
 import { ConfigurationError } from "../platform/errors";
+import { log } from "../platform/log";
+import { SIGNING_ALG, keyFilePath, readKeyFile, type KeyFileContent, type StoredSigningKey } from "./key-set";
+import { KEY_STORE_WHERE, initKeyStore, keyStoreEnabled, loadStoredKeySet, storedKeySetVersion } from "./key-store";
+
+export {
+  KID_LENGTH,
+  SIGNING_ALG,
+  createKeyFileContent,
+  keyFilePath,
+  newSigningKey,
+  readKeyFile,
+  rotateKeys,
+  writeKeyFile,
+  type KeyFileContent,
+  type StoredSigningKey,
+} from "./key-set";
 
 /**
- * The signing keys. They live in a JSON file (KEYS_FILE) so they survive
- * restarts and can be shared by every instance; the app only reads it. The
- * file is written by `npm run keys:init` (part of `npm start`) and
- * `npm run keys:rotate`, never at boot.
+ * The signing keys a running server holds. They come from one of two stores:
+ * - KEYS_ENCRYPTION_KEY unset: a JSON file (KEYS_FILE), for one machine. The
+ *   file is written by `npm run keys:init` (part of `npm start`) and
+ *   `npm run keys:rotate`, never at boot.
+ * - KEYS_ENCRYPTION_KEY set: the database (key-store.ts), for instances that
+ *   share no disk. An empty store is filled at first start (from KEYS_FILE when
+ *   it exists).
+ * Either way every instance re-reads the store every few seconds, so a key
+ * rotated anywhere is published and verified everywhere without a restart.
  */
-export const SIGNING_ALG = "EdDSA";
-
-const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/);
-const PublicJwk = z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: Base64Url });
-const PrivateJwk = PublicJwk.extend({ d: Base64Url });
-
-const StoredKey = z.object({
-  kid: z.string().min(8),
-  alg: z.literal(SIGNING_ALG),
-  createdAt: z.iso.datetime(),
-  /**
-   * When the key starts signing. Published in the JWKS from creation, so
-   * verifiers that cache the JWKS know it before the first token it signs.
-   */
-  activatesAt: z.iso.datetime().optional(),
-  /** Set when a newer key took over signing; the key still verifies until `retiredAt`. */
-  retiredAt: z.iso.datetime().nullable().default(null),
-  privateJwk: PrivateJwk,
-  publicJwk: PublicJwk,
-});
-
-const KeyFile = z.object({
-  version: z.literal(1),
-  /** Secret for Auth.js's own CSRF token; ≥ 256 bits. */
-  authSecret: z.string().min(43),
-  keys: z.array(StoredKey).min(1),
-});
-
-export type KeyFileContent = z.infer<typeof KeyFile>;
-export type StoredSigningKey = z.infer<typeof StoredKey>;
-
 export interface LoadedKey {
   kid: string;
   privateKey: CryptoKey;
@@ -61,29 +48,49 @@ export interface KeyRing {
   reloadAt: number;
 }
 
-export function keyFilePath(): string {
-  return resolve(/*turbopackIgnore: true*/ process.cwd(), env.KEYS_FILE);
+/** Where the key set comes from, and how to tell cheaply that it changed. */
+interface KeySource {
+  where: string;
+  /** Changes whenever the key set does. */
+  version(): Promise<string>;
+  /** The whole set; the first load of the process may also fill an empty store. */
+  load(first: boolean): Promise<KeyFileContent>;
 }
 
-export function readKeyFile(path = keyFilePath()): KeyFileContent {
-  let raw: string;
-  try {
-    raw = readFileSync(/*turbopackIgnore: true*/ path, "utf8");
-  } catch {
-    throw new ConfigurationError(`Signing keys not found at ${path}. Run \`npm run keys:init\` (npm start does it for you).`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new ConfigurationError(`Signing key file ${path} is not valid JSON.`);
-  }
-  const parsed = KeyFile.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
-    throw new ConfigurationError(`Signing key file ${path} is invalid (${problems}).`);
-  }
-  return parsed.data;
+const fileSource: KeySource = {
+  get where() {
+    return `key file ${keyFilePath()}`;
+  },
+  async version() {
+    try {
+      return String(statSync(/*turbopackIgnore: true*/ keyFilePath()).mtimeMs);
+    } catch {
+      return "missing";
+    }
+  },
+  async load() {
+    return readKeyFile();
+  },
+};
+
+const databaseSource: KeySource = {
+  where: KEY_STORE_WHERE,
+  version: storedKeySetVersion,
+  async load(first) {
+    if (first) {
+      const init = await initKeyStore();
+      if (init.outcome === "imported") {
+        log.info("keys.imported", { from: init.from, kids: init.kids, note: "the key file is no longer read; the database holds the keys" });
+      } else if (init.outcome === "created") {
+        log.info("keys.created", { kids: init.kids });
+      }
+    }
+    return loadStoredKeySet();
+  },
+};
+
+function keySource(): KeySource {
+  return keyStoreEnabled() ? databaseSource : fileSource;
 }
 
 function isUsable(key: StoredSigningKey, now: Date): boolean {
@@ -94,9 +101,8 @@ function activation(key: StoredSigningKey): number {
   return new Date(key.activatesAt ?? key.createdAt).getTime();
 }
 
-async function loadKeyRing(): Promise<KeyRing> {
-  const file = readKeyFile();
-  const usable = file.keys.filter((key) => isUsable(key, new Date()));
+async function buildKeyRing(content: KeyFileContent, where: string): Promise<KeyRing> {
+  const usable = content.keys.filter((key) => isUsable(key, new Date()));
   const loaded = await Promise.all(
     usable.map(async (key): Promise<LoadedKey> => {
       const [privateKey, publicKey] = await Promise.all([
@@ -113,11 +119,11 @@ async function loadKeyRing(): Promise<KeyRing> {
   // Newest activation first.
   const bySigningOrder = [...usable].sort((a, b) => activation(b) - activation(a));
   if (!bySigningOrder.some((key) => activation(key) <= Date.now())) {
-    throw new ConfigurationError(`Signing key file ${keyFilePath()} has no active key. Run \`npm run keys:rotate -- --now\`.`);
+    throw new ConfigurationError(`Signing keys in ${where}: no active key. Run \`npm run keys:rotate -- --now\`.`);
   }
   const retirements = usable.flatMap((key) => (key.retiredAt ? [new Date(key.retiredAt).getTime()] : []));
   return {
-    authSecret: env.AUTH_SECRET ?? file.authSecret,
+    authSecret: env.AUTH_SECRET ?? content.authSecret,
     byKid,
     reloadAt: Math.min(Infinity, ...retirements),
     signingKey(now = new Date()) {
@@ -129,106 +135,149 @@ async function loadKeyRing(): Promise<KeyRing> {
   };
 }
 
-// The ring is loaded once per process (shared by the proxy and the app
-// bundles) and reloaded when the file changes, checked at most every few
-// seconds: `npm run keys:rotate` reaches running servers without a restart.
-const RELOAD_CHECK_MS = 5000;
-interface LoadedRing {
-  ring: Promise<KeyRing>;
-  fileVersion: number;
-  checkedAt: number;
-  reloadAt: number;
-}
-const globalKey = Symbol.for("session-or-token.keyring");
-type GlobalWithKeys = typeof globalThis & { [globalKey]?: LoadedRing };
+/** How often every instance asks its store whether the key set changed. */
+export const RELOAD_CHECK_MS = 5000;
+/** At most one extra check per this interval for tokens naming a kid this instance does not know. */
+const UNKNOWN_KID_CHECK_MS = 1000;
 
-function fileVersion(): number {
-  try {
-    return statSync(/*turbopackIgnore: true*/ keyFilePath()).mtimeMs;
-  } catch {
-    return -1;
+/**
+ * One process's view of a key store. The first load is awaited (start-up
+ * waits for it, and refuses to start when it fails); after that a timer
+ * re-checks the store every RELOAD_CHECK_MS, off the request path, and swaps
+ * in a new ring when the set changed or a key's retirement came. A failed
+ * reload keeps the ring the process has: the keys it holds stay right, and a
+ * broken store is logged, never turned into failed requests.
+ */
+export class KeyRingHolder {
+  private ring: Promise<KeyRing> | undefined;
+  private version = "";
+  private reloadAt = Infinity;
+  private checking: Promise<void> | undefined;
+  private failing: string | undefined;
+  private unknownKidCheckedAt = 0;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly source: KeySource) {}
+
+  current(): Promise<KeyRing> {
+    if (this.ring) return this.ring;
+    const loading = this.firstLoad();
+    this.ring = loading;
+    // A failed first load is not kept: the next call tries again (a fixed file, a database back up).
+    loading.catch(() => {
+      if (this.ring === loading) this.ring = undefined;
+    });
+    return loading;
   }
+
+  private async firstLoad(): Promise<KeyRing> {
+    const version = await this.source.version();
+    const ring = await buildKeyRing(await this.source.load(true), this.source.where);
+    this.version = version;
+    this.reloadAt = ring.reloadAt;
+    this.timer ??= setInterval(() => void this.check(), RELOAD_CHECK_MS);
+    // Never what keeps a process (a script, a test run) alive.
+    this.timer.unref();
+    return ring;
+  }
+
+  /** Asks the store whether the set changed, and reloads if so; concurrent callers share one check. */
+  check(): Promise<void> {
+    if (!this.ring) return Promise.resolve();
+    this.checking ??= this.reloadIfChanged().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async reloadIfChanged(): Promise<void> {
+    let version = "";
+    try {
+      version = await this.source.version();
+      const due = Date.now() >= this.reloadAt;
+      if (version === this.version && !due) return this.recovered();
+      // A set that failed to load is tried again only once it changes (or a retirement comes), not every tick.
+      if (version === this.failing && !due) return;
+      const ring = await buildKeyRing(await this.source.load(false), this.source.where);
+      const before = this.ring ? [...(await this.ring).byKid.keys()] : [];
+      this.ring = Promise.resolve(ring);
+      this.version = version;
+      this.reloadAt = ring.reloadAt;
+      this.recovered();
+      log.info("keys.reloaded", { from: this.source.where, kids: [...ring.byKid.keys()], before, signing: ring.signingKey().kid });
+    } catch (error) {
+      if (this.failing === version) return;
+      this.failing = version;
+      // Our own errors name the problem; anything else (the driver's) by its name and code only.
+      const reason = error instanceof ConfigurationError ? error.message : `${error instanceof Error ? error.name : "error"}${codeOf(error)}`;
+      log.error("keys.reload_failed", { from: this.source.where, reason, note: "keeping the keys loaded before" });
+    }
+  }
+
+  private recovered(): void {
+    if (this.failing === undefined) return;
+    this.failing = undefined;
+    log.info("keys.reload_recovered", { from: this.source.where });
+  }
+
+  /**
+   * The ring, re-checked first when it does not know `kid`: a token signed by
+   * another instance with a key rotated in a moment ago verifies here without
+   * waiting for the timer. At most one such check per UNKNOWN_KID_CHECK_MS,
+   * so tokens with made-up kids cannot turn into a query each.
+   */
+  async knowing(kid: string): Promise<KeyRing> {
+    const ring = await this.current();
+    if (ring.byKid.has(kid)) return ring;
+    const now = Date.now();
+    if (this.checking === undefined && now - this.unknownKidCheckedAt < UNKNOWN_KID_CHECK_MS) return ring;
+    this.unknownKidCheckedAt = now;
+    await this.check();
+    return this.current();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function codeOf(error: unknown): string {
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? ` ${error.code}` : "";
+}
+
+/** A holder on the key store this configuration selects (tests: a second "instance" in the same process). */
+export function newKeyRingHolder(): KeyRingHolder {
+  return new KeyRingHolder(keySource());
+}
+
+// One holder per process, shared by the proxy and the app bundles (Next.js
+// bundles them separately, so module scope would give each its own).
+const globalKey = Symbol.for("session-or-token.keyring");
+type GlobalWithKeys = typeof globalThis & { [globalKey]?: KeyRingHolder };
+
+function holder(): KeyRingHolder {
+  const global = globalThis as GlobalWithKeys;
+  return (global[globalKey] ??= newKeyRingHolder());
 }
 
 export function keyRing(): Promise<KeyRing> {
-  const holder = globalThis as GlobalWithKeys;
-  const now = Date.now();
-  const current = holder[globalKey];
-  const due = current !== undefined && now >= current.reloadAt;
-  if (current && !due && now - current.checkedAt < RELOAD_CHECK_MS) return current.ring;
-  const version = fileVersion();
-  if (current && !due && current.fileVersion === version) {
-    current.checkedAt = now;
-    return current.ring;
-  }
-  const ring = loadKeyRing();
-  const entry: LoadedRing = { ring, fileVersion: version, checkedAt: now, reloadAt: Infinity };
-  holder[globalKey] = entry;
-  ring.then((loaded) => {
-    entry.reloadAt = loaded.reloadAt;
-  }, () => {});
-  // A failed load is not kept: a fixed file is picked up on the next call.
-  ring.catch(() => {
-    if (holder[globalKey] === entry) delete holder[globalKey];
-  });
-  return ring;
+  return holder().current();
+}
+
+/** The ring, re-checked against the store (rate-bounded) when it does not know this kid. */
+export function keyRingKnowing(kid: string): Promise<KeyRing> {
+  return holder().knowing(kid);
 }
 
 /** Forgets the loaded ring, as a restart would. */
 export function forgetKeyRing(): void {
-  delete (globalThis as GlobalWithKeys)[globalKey];
+  const global = globalThis as GlobalWithKeys;
+  global[globalKey]?.stop();
+  delete global[globalKey];
 }
 
 export async function publicJwks(): Promise<{ keys: LoadedKey["publicJwk"][] }> {
   const ring = await keyRing();
   return { keys: [...ring.byKid.values()].map((key) => key.publicJwk) };
-}
-
-// ---- writing the file (scripts only) ----
-
-/**
- * Length of a new key's `kid`: the first characters of its RFC 7638 thumbprint
- * (base64url SHA-256, 60 bits here). Every token names its key, so a full
- * 43-character thumbprint would cost 33 bytes in every cookie; the kid only has
- * to tell this server's few keys apart (a clash with a key in the file is
- * re-rolled). Key files with longer kids, from before, still load.
- */
-export const KID_LENGTH = 10;
-
-export async function newSigningKey(now = new Date(), activatesAt = now, takenKids: ReadonlySet<string> = new Set()): Promise<StoredSigningKey> {
-  for (;;) {
-    const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALG, { crv: "Ed25519", extractable: true });
-    const publicJwk = PublicJwk.parse(await exportJWK(publicKey));
-    const privateJwk = PrivateJwk.parse(await exportJWK(privateKey));
-    const kid = (await calculateJwkThumbprint(publicJwk)).slice(0, KID_LENGTH);
-    if (takenKids.has(kid)) continue;
-    return { kid, alg: SIGNING_ALG, createdAt: now.toISOString(), activatesAt: activatesAt.toISOString(), retiredAt: null, privateJwk, publicJwk };
-  }
-}
-
-export function writeKeyFile(content: KeyFileContent, path = keyFilePath()): void {
-  KeyFile.parse(content);
-  mkdirSync(/*turbopackIgnore: true*/ dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  // Private keys: owner-only, and replaced atomically so a reader never sees half a file.
-  writeFileSync(/*turbopackIgnore: true*/ temporary, JSON.stringify(content, null, 2) + "\n", { mode: 0o600 });
-  renameSync(/*turbopackIgnore: true*/ temporary, path);
-}
-
-/**
- * Adds a signing key. It is published at once and signs from `activatesAt`
- * (default: after verifiers' JWKS caches have expired). Keys signing until then
- * are retired once the last token they may sign has expired.
- */
-export async function rotateKeys(file: KeyFileContent, options: { now?: Date; immediately?: boolean; longestTokenSeconds: number }): Promise<{ file: KeyFileContent; added: StoredSigningKey }> {
-  const now = options.now ?? new Date();
-  const activatesAt = new Date(now.getTime() + (options.immediately ? 0 : env.JWKS_MAX_AGE_SECONDS * 1000));
-  const retireAt = new Date(activatesAt.getTime() + (options.longestTokenSeconds + 60) * 1000).toISOString();
-  const added = await newSigningKey(now, activatesAt, new Set(file.keys.map((key) => key.kid)));
-  const keys = file.keys.map((key) => (key.retiredAt === null ? { ...key, retiredAt: retireAt } : key));
-  return { file: { ...file, keys: [...keys, added] }, added };
-}
-
-export async function createKeyFileContent(): Promise<KeyFileContent> {
-  return { version: 1, authSecret: randomBytes(32).toString("base64url"), keys: [await newSigningKey()] };
 }

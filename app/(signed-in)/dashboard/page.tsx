@@ -9,6 +9,7 @@ import { UtcTime } from "@/app/components/session-cells";
 import { describePasswordReset } from "@/lib/account/recovery";
 import { requireSession } from "@/lib/auth/guards";
 import { env } from "@/lib/platform/env";
+import { feedStatus } from "@/lib/sessions/feed";
 import { auditEventsForUser } from "@/lib/security/audit";
 import { loginPath } from "@/lib/security/redirect";
 import { isHttps } from "@/lib/security/request";
@@ -16,6 +17,16 @@ import { isAdmin } from "@/lib/users/roles";
 import { sessionReport } from "./report";
 
 export const metadata: Metadata = { title: "Dashboard · Session or Token" };
+
+/** The revocation mode in force, and in pushed mode whether this instance's feed is live right now. */
+function revocationState(): string {
+  const feed = feedStatus();
+  if (!feed) return `${env.REVOCATION_MODE} mode`;
+  const channel = { postgresql: "PostgreSQL LISTEN/NOTIFY", redis: "Redis pub/sub", "in-process": "in-process" }[feed.transport];
+  return feed.live
+    ? `pushed mode: feed live (${channel}), ${feed.revokedIdsKnown} revoked session${feed.revokedIdsKnown === 1 ? "" : "s"} in memory, no lookup per request`
+    : `pushed mode: feed DOWN (${channel}) since ${new Date(feed.since).toISOString()}: every request reads the store until it is back`;
+}
 
 export default async function DashboardPage() {
   const session = await requireSession("/dashboard");
@@ -61,6 +72,10 @@ export default async function DashboardPage() {
           <dd data-testid="check-cost">
             {checkMs.toFixed(2)} ms ({strategy.facts().check})
           </dd>
+          <dt>Revocation</dt>
+          <dd data-testid="revocation-mode">{revocationState()}</dd>
+          <dt>Answered by</dt>
+          <dd data-testid="answered-by">{env.INSTANCE_ID ? `instance ${env.INSTANCE_ID}` : "this server (a single instance)"}</dd>
         </dl>
       </section>
 

@@ -1,0 +1,112 @@
+import "server-only";
+
+/**
+ * What a session store does, whichever holds the sessions (SESSION_STORE):
+ * the Prisma database (./database-store.ts) or Redis (./redis-store.ts). The
+ * store knows rows, not kinds: `strategy` holds the kind's name, and the
+ * per-kind rules (which kinds time out when idle) come in as arguments from
+ * lib/strategies. Tokens are never stored, only their SHA-256.
+ *
+ * Every write that ends a session (revoke, delete) also announces it to the
+ * revocation feed (./feed.ts) atomically with the write: NOTIFY in the same
+ * PostgreSQL transaction, PUBLISH in the same Redis script.
+ */
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string | null;
+}
+
+/** Kinds whose sessions end after this long without use (database sessions). */
+export interface IdleRule {
+  kind: string;
+  idleTimeoutSeconds: number;
+}
+
+export interface StoredSession {
+  id: string;
+  /** SHA-256 of the cookie token (database strategy); null for token sessions. */
+  tokenHash: string | null;
+  strategy: string;
+  userId: string;
+  createdAt: Date;
+  expires: Date;
+  lastSeenAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  user: SessionUser;
+}
+
+/** A session as listed (account and admin pages): no user join. */
+export type ListedSession = Omit<StoredSession, "user" | "tokenHash" | "revokedAt" | "revokedReason">;
+
+export interface NewSession {
+  tokenHash?: string;
+  userId: string;
+  kind: string;
+  expires: Date;
+  userAgent: string | null;
+  ip: string | null;
+  now: Date;
+}
+
+export interface ActiveFilter {
+  userId?: string;
+  /** Leave this session out (the one asking). */
+  exceptId?: string;
+  /** Only this session. */
+  id?: string;
+  take?: number;
+}
+
+export interface RefreshTokenRecord {
+  id: string;
+  sessionId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+export interface SessionBackend {
+  readonly name: "database" | "redis";
+  insert(data: NewSession): Promise<StoredSession>;
+  findByTokenHash(tokenHash: string): Promise<StoredSession | null>;
+  findById(id: string): Promise<StoredSession | null>;
+  /** When an active session ends (its absolute lifetime); null if revoked, expired or unknown. The strict per-request check. */
+  activeExpiry(id: string, now: Date): Promise<Date | null>;
+  /** The strict check of a browser JWT: active and owned by `userId` → the user; else null. */
+  activeUser(id: string, userId: string, now: Date): Promise<SessionUser | null>;
+  /** Sets lastSeenAt to `now` if it is still `expected` (of concurrent callers one writes). */
+  recordActivity(id: string, expected: Date, now: Date): Promise<void>;
+  /** Sets lastSeenAt to `now` unless revoked or seen at or after `notSince`; true if this call wrote. */
+  touch(id: string, now: Date, notSince: Date): Promise<boolean>;
+  /** Marks a session revoked (idempotent) and announces it; true if this call revoked it. */
+  revoke(id: string, reason: string, now: Date): Promise<boolean>;
+  /** Deletes a session (and its refresh tokens) and announces it; true if a session was removed. */
+  deleteById(id: string): Promise<boolean>;
+  deleteByTokenHash(tokenHash: string): Promise<boolean>;
+  /** Active sessions (not revoked, before their end, not idle), newest first. */
+  listActive(filter: ActiveFilter, now: Date, idleRules: readonly IdleRule[]): Promise<ListedSession[]>;
+  /** How many active sessions each of these users holds. */
+  countActive(userIds: string[], now: Date, idleRules: readonly IdleRule[]): Promise<Map<string, number>>;
+  /** Removes what nothing accepts any more; returns how many sessions. */
+  purgeExpired(idleRules: readonly IdleRule[], now: Date): Promise<number>;
+  /** Stores a refresh token of a family; false if one with this hash exists already. */
+  createRefreshToken(data: { tokenHash: string; sessionId: string; createdAt: Date; expiresAt: Date }): Promise<boolean>;
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  /** Marks a refresh token used unless it already is. */
+  markRefreshTokenUsed(tokenHash: string, now: Date): Promise<void>;
+}
+
+export function idleSince(now: Date, rule: IdleRule): Date {
+  return new Date(now.getTime() - rule.idleTimeoutSeconds * 1000);
+}
+
+/** True if the session has been unused for longer than its kind allows. */
+export function isIdle(session: { strategy: string; lastSeenAt: Date }, now: Date, idleRules: readonly IdleRule[]): boolean {
+  const rule = idleRules.find((candidate) => candidate.kind === session.strategy);
+  return rule !== undefined && session.lastSeenAt < idleSince(now, rule);
+}

@@ -1,0 +1,24 @@
+import "server-only";
+
+/**
+ * The Redis keys of the session store (./redis-store.ts), shared with the
+ * revocation feed (./feed.ts), which loads the revoked ids and listens on the
+ * channel. One Redis, not Redis Cluster: the store's scripts build some key
+ * names from what they read.
+ */
+export const redisKeys = {
+  session: (id: string) => `sot:session:${id}`,
+  sessionPrefix: "sot:session:",
+  tokenPrefix: "sot:session-token:",
+  token: (tokenHash: string) => `sot:session-token:${tokenHash}`,
+  /** Sorted set of a user's session ids, scored by their absolute end (ms). */
+  userSessions: (userId: string) => `sot:user-sessions:${userId}`,
+  userSessionsPrefix: "sot:user-sessions:",
+  /** Every session id, scored by its absolute end (ms): the admin's list. */
+  allSessions: "sot:sessions",
+  /** Revoked session ids, scored by when they were revoked (ms): what the feed loads. */
+  revoked: "sot:revoked-sessions",
+  refreshToken: (tokenHash: string) => `sot:refresh-token:${tokenHash}`,
+  /** The revocation feed's pub/sub channel. */
+  channel: "sot:revocations",
+} as const;
