@@ -28,6 +28,12 @@ import { fileURLToPath } from 'node:url';
 import next from 'next';
 
 export const CLIENT_IP_HEADER = 'x-sot-client-ip';
+// Where this very process answers on loopback, for the comparison lab
+// (lib/lab/loopback.ts), which sends its measured requests here. Set only on
+// /api/compare/ requests, from the socket: a client can neither set it nor
+// point the lab at another host.
+export const LOOPBACK_ORIGIN_HEADER = 'x-sot-loopback-origin';
+const LAB_PATH_PREFIX = '/api/compare/';
 
 function fail(message) {
   console.error(`server: ${message}`);
@@ -73,6 +79,21 @@ export function clientAddress(request, hops) {
   return normaliseAddress(entries[entries.length - hops]) ?? socketAddress;
 }
 
+/**
+ * This server's loopback origin as seen from the request's socket: its own
+ * local address when that is loopback, 127.0.0.1 when the server listens on
+ * every interface (so loopback reaches it too), otherwise null (a server bound
+ * to one public address is not on loopback at all).
+ */
+export function loopbackOrigin(socket, listensEverywhere) {
+  const local = normaliseAddress(socket.localAddress);
+  const port = socket.localPort;
+  if (!local || !Number.isInteger(port)) return null;
+  if (/^127\./.test(local)) return `http://${local}:${port}`;
+  if (local === '::1') return `http://[::1]:${port}`;
+  return listensEverywhere ? `http://127.0.0.1:${port}` : null;
+}
+
 /** INSTANCE_ID: unset or empty → null; otherwise a short [A-Za-z0-9_-] name. */
 function instanceId(raw) {
   if (raw === undefined || raw === '') return null;
@@ -89,6 +110,7 @@ async function main() {
   // Like `next start`: all interfaces unless told otherwise.
   const hostname = argValue('-H', '--hostname') ?? process.env.HOSTNAME ?? undefined;
   const dir = path.dirname(fileURLToPath(import.meta.url));
+  const listensEverywhere = !hostname || hostname === '0.0.0.0' || hostname === '::';
 
   const app = next({ dev: false, dir, hostname: hostname ?? 'localhost', port });
   const handle = app.getRequestHandler();
@@ -100,6 +122,11 @@ async function main() {
     delete request.headers[CLIENT_IP_HEADER];
     const address = clientAddress(request, hops);
     if (address) request.headers[CLIENT_IP_HEADER] = address;
+    delete request.headers[LOOPBACK_ORIGIN_HEADER];
+    if (request.url?.startsWith(LAB_PATH_PREFIX)) {
+      const origin = loopbackOrigin(request.socket, listensEverywhere);
+      if (origin) request.headers[LOOPBACK_ORIGIN_HEADER] = origin;
+    }
     if (instance) response.setHeader('X-Instance', instance);
     // Stopping: a request that still arrives on a kept-alive connection is answered,
     // and its connection closed after the answer (a proxy then opens a new one elsewhere).

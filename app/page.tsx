@@ -33,6 +33,10 @@ export default function HomePage() {
       <p>
         <Link href="/login">Sign in</Link> and pick a strategy, or <Link href="/register">create an account</Link>.
       </p>
+      <p>
+        Or test the claims about both on this server in the <Link href="/compare">comparison lab</Link>: revocation
+        and size on the wire, measured live, no account needed.
+      </p>
     </>
   );
 }

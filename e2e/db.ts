@@ -138,3 +138,16 @@ export async function auditEventsForEmail(email: string): Promise<AuditRow[]> {
   );
   return rows.map((row) => ({ event: row.event, ip: row.ip, detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : {} }));
 }
+
+/**
+ * What is left of the comparison lab's throwaway accounts (addresses under
+ * this domain): users, their sessions, and audit rows that name them.
+ */
+export async function labLeftovers(domain: string): Promise<{ users: number; sessions: number; auditEvents: number }> {
+  const pattern = `%@${domain}`;
+  return {
+    users: await queryCount('SELECT COUNT(*) AS n FROM "User" WHERE "email" LIKE $1', [pattern]),
+    sessions: await queryCount('SELECT COUNT(*) AS n FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" LIKE $1', [pattern]),
+    auditEvents: await queryCount('SELECT COUNT(*) AS n FROM "AuditEvent" a LEFT JOIN "User" u ON u."id" = a."userId" WHERE a."email" LIKE $1 OR u."email" LIKE $2', [pattern, pattern]),
+  };
+}

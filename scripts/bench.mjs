@@ -322,7 +322,7 @@ function printRows(rows) {
       ? row.key === 'ping'
         ? 'limit'
         : '-'
-      : `${row.target.ratio.toFixed(2)}x ${row.target.of === 'ping' ? '' : `of ${row.target.of} `}>= ${row.target.min.toFixed(2)} ${row.target.met ? 'ok' : 'MISSED'}`,
+      : `${(Math.floor(row.target.ratio * 100) / 100).toFixed(2)}x ${row.target.of === 'ping' ? '' : `of ${row.target.of} `}>= ${row.target.min.toFixed(2)} ${row.target.met ? 'ok' : 'MISSED'}`,
     String(row.problems),
   ]);
   console.log(formatTable(header, lines));
@@ -499,7 +499,8 @@ function printProxyCost(rows) {
 // ------------------------------------------------------------------ --cluster ---
 //
 // Through nginx on PostgreSQL (scripts/cluster.mjs), for each revocation mode
-// with 1 and with N instances: the unprotected bare route and /api/me with a
+// with sessions in PostgreSQL, and pushed mode with sessions in Redis, with 1 and
+// with N instances: the unprotected bare route and /api/me with a
 // database cookie and a JWT cookie (req/s, p99, CPU per request summed over the
 // instances), then the store reads per request from PostgreSQL's own
 // statistics: committed transactions (pg_stat_database.xact_commit; every query
@@ -522,23 +523,41 @@ async function committedTransactions(databaseUrl) {
   }
 }
 
+/** Commands Redis has processed (INFO stats), the reading's own INFO included. */
+async function redisCommands(redisUrl) {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  try {
+    const info = await client.info('stats');
+    return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN);
+  } finally {
+    client.disconnect();
+  }
+}
+
 /**
- * Store reads per request of each route: committed transactions during a window
- * of load on it, per request answered. Readings are taken once the counters are
- * published; the one after a route is the one before the next.
+ * Store reads per request of each route: committed PostgreSQL transactions (and
+ * Redis commands, when the cluster has Redis) during a window of load on it, per
+ * request answered. Readings are taken once PostgreSQL has published its
+ * counters; the one after a route is the one before the next.
  */
-async function readsPerRequest(targets, databaseUrl) {
+async function readsPerRequest(targets, databaseUrl, redisUrl) {
   const flushed = () => new Promise((resolve) => setTimeout(resolve, STATS_FLUSH_MS));
+  const reading = async () => ({ pg: await committedTransactions(databaseUrl), redis: redisUrl ? await redisCommands(redisUrl) : 0 });
   await flushed();
-  let before = await committedTransactions(databaseUrl);
+  let before = await reading();
   const reads = new Map();
   for (const target of targets) {
     const headers = typeof target.headers === 'function' ? await target.headers() : target.headers;
     const result = await load(target, headers, READS_WINDOW_SECONDS);
     await flushed();
-    const after = await committedTransactions(databaseUrl);
-    // The reading itself is a transaction: one of them is in the difference.
-    reads.set(target.key, (after - before - 1) / result.requests.total);
+    const after = await reading();
+    // Each reading is a transaction (and a command) of its own: one of them is in each difference.
+    reads.set(target.key, {
+      postgres: (after.pg - before.pg - 1) / result.requests.total,
+      redis: redisUrl ? (after.redis - before.redis - 2) / result.requests.total : null,
+    });
     before = after;
   }
   return reads;
@@ -567,15 +586,25 @@ async function clusterBench() {
   console.log(
     `through nginx on PostgreSQL, 1 and ${CLUSTER} instance(s); autocannon: ${CONNECTIONS} connections, ${WARMUP}s warm-up, ${ROUNDS} rounds of ${DURATION}s per route (medians; ratios paired by round); CPU = all instances`,
   );
+  const { findRedisServer } = await import('./redis-process.mjs');
+  const variants = [
+    { mode: 'strict', store: 'database' },
+    { mode: 'pushed', store: 'database' },
+    { mode: 'stateless', store: 'database' },
+    ...(findRedisServer() ? [{ mode: 'pushed', store: 'redis' }] : []),
+  ];
+  if (!findRedisServer()) console.log('redis-server not found: no run with sessions in Redis (apt-get install -y redis-server)');
   const report = [];
-  for (const mode of ['strict', 'pushed', 'stateless']) {
+  for (const { mode, store } of variants) {
     for (const instances of [...new Set([1, CLUSTER])]) {
-      process.stderr.write(`\n${mode}, ${instances} instance(s): starting\n`);
+      process.stderr.write(`\n${mode}, sessions in ${store}, ${instances} instance(s): starting\n`);
       cluster = await startCluster({
         instances,
         port: 0,
         freshDatabase: true,
-        env: { LOG_LEVEL: 'warn', REVOCATION_MODE: mode, RATE_LIMIT_TOKEN_PER_IP: '1000' },
+        redis: store === 'redis',
+        freshRedis: true,
+        env: { LOG_LEVEL: 'warn', REVOCATION_MODE: mode, SESSION_STORE: store, RATE_LIMIT_TOKEN_PER_IP: '1000', ...(store === 'redis' ? {} : { REDIS_URL: '' }) },
         log: (line) => process.stderr.write(`  ${line}\n`),
       });
       const server = { url: cluster.url, pids: cluster.instances.map((instance) => instance.pid) };
@@ -584,13 +613,16 @@ async function clusterBench() {
       const rows = evaluate(await measureInterleaved(targets), targets);
       // Reads do not depend on how many instances serve them: counted once per mode, on the larger cluster.
       if (instances === CLUSTER) {
-        const reads = await readsPerRequest(targets, cluster.databaseUrl);
+        const reads = await readsPerRequest(targets, cluster.databaseUrl, store === 'redis' ? cluster.redisUrl : null);
         for (const row of rows) row.storeReadsPerRequest = reads.get(row.key);
       }
-      console.log(`\nREVOCATION_MODE=${mode}, ${instances} instance(s) behind nginx`);
+      console.log(`\nREVOCATION_MODE=${mode}, sessions in ${store === 'redis' ? 'Redis' : 'PostgreSQL'}, ${instances} instance(s) behind nginx`);
       printRows(rows);
-      if (instances === CLUSTER) console.log(`store reads per request: ${rows.map((row) => `${row.key} ${row.storeReadsPerRequest.toFixed(3)}`).join(', ')}`);
-      report.push({ mode, instances, rows: rows.map(({ rounds, ...row }) => ({ ...row, rounds: rounds.map((r) => ({ ...r })) })) });
+      if (instances === CLUSTER) {
+        const perRoute = rows.map(({ key, storeReadsPerRequest: reads }) => `${key} ${reads.postgres.toFixed(3)}${reads.redis === null ? '' : ` + Redis ${reads.redis.toFixed(3)}`}`);
+        console.log(`store operations per request (PostgreSQL transactions${store === 'redis' ? ' + Redis commands' : ''}): ${perRoute.join(', ')}`);
+      }
+      report.push({ mode, store, instances, rows: rows.map(({ rounds, ...row }) => ({ ...row, rounds: rounds.map((r) => ({ ...r })) })) });
       await cluster.stop();
       cluster = null;
     }

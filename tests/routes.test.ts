@@ -42,6 +42,8 @@ const PUBLIC: Record<string, string> = {
   "POST /api/token/revoke": "RFC 7009: anyone holding a token may revoke it",
   "GET /api/auth/[...nextauth]": "Auth.js: CSRF token, providers, sign-in page; /session answers from the cookie",
   "POST /api/auth/[...nextauth]": "Auth.js: the credentials callback (password + Auth.js CSRF token), sign-out",
+  "POST /api/compare/run":
+    "comparison lab: runs on throwaway accounts of its own, never the caller's session; same-origin only, rate-limited per address",
   "GET /api/dev/mailbox": "development mail catcher: 404 unless the in-process catcher is in use and the client is on this machine",
 };
 

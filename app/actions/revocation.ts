@@ -5,7 +5,8 @@ import { auth } from "@/lib/auth";
 import { env } from "@/lib/platform/env";
 import { log } from "@/lib/platform/log";
 import { clientContext } from "@/lib/security/request";
-import { measureRevocation, type RevocationProbe } from "@/app/(signed-in)/dashboard/report";
+import { measureRevocation } from "@/app/(signed-in)/dashboard/report";
+import type { RevocationProbe } from "@/lib/lab/probe";
 
 export interface RevocationState {
   probes?: RevocationProbe[];

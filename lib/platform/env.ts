@@ -133,6 +133,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_RESET_PER_ACCOUNT: limit(5),
   /** POST /api/token/refresh per client IP per window (clients refresh every few minutes; NATs share addresses). */
   RATE_LIMIT_REFRESH_PER_IP: limit(300),
+  /** Comparison-lab runs (POST /api/compare/run) per client IP per window: each run makes the server do real work. */
+  RATE_LIMIT_COMPARE_PER_IP: limit(20),
   /**
    * How many reverse proxies in front of this server append to X-Forwarded-For
    * (read by server.mjs, 0-5). 0: the client address is the socket's.

@@ -162,7 +162,7 @@ function purgeNowAndThen(now: Date): void {
 
 // ---- the application's limits ----
 
-export type LimitedAction = "signin" | "token" | "register" | "refresh" | "reset";
+export type LimitedAction = "signin" | "token" | "register" | "refresh" | "reset" | "compare";
 
 /** Actions that are also limited per email address, whether or not an account has it. */
 export type AccountLimitedAction = "register" | "reset";
@@ -178,6 +178,7 @@ export function rules() {
       register: { limit: env.RATE_LIMIT_REGISTER_PER_IP, windowSeconds },
       refresh: { limit: env.RATE_LIMIT_REFRESH_PER_IP, windowSeconds },
       reset: { limit: env.RATE_LIMIT_RESET_PER_IP, windowSeconds },
+      compare: { limit: env.RATE_LIMIT_COMPARE_PER_IP, windowSeconds },
     } satisfies Record<LimitedAction, RateLimitRule>,
     perAccount: {
       register: { limit: env.RATE_LIMIT_REGISTER_PER_ACCOUNT, windowSeconds },

@@ -14,6 +14,8 @@ import {
   markRefreshTokenUsed,
   revokeSession,
   touchSession,
+  type RefreshTokenRecord,
+  type StoredSession,
 } from "../sessions/store";
 import { signAccessToken, verifyAccessToken, type TokenSubject } from "../tokens/jwt";
 import { keyRing } from "../tokens/keys";
@@ -77,18 +79,35 @@ export async function issueTokenPair(user: TokenSubject, context: ClientContext,
   return pairFor(user, family.id, refreshToken, now);
 }
 
-/** Exchanges a refresh token for a new pair; see the module comment for the rules. */
-export async function refreshTokenPair(
-  refreshToken: string,
-  now = new Date(),
-  context: ClientContext = { userAgent: null, ip: null },
-): Promise<RefreshOutcome> {
+export type RefreshStanding =
+  | { ok: true; parent: RefreshTokenRecord; family: StoredSession }
+  | { ok: false; reason: "unknown" | "expired" | "revoked" };
+
+/**
+ * The first half of a refresh, without spending the token: is it known, unexpired,
+ * and its family active? (A spent one that passes may still be reuse; see
+ * refreshTokenPair.) The comparison lab uses it to watch a revoked family's
+ * refresh token get refused without redeeming it.
+ */
+export async function refreshTokenStanding(refreshToken: string, now = new Date()): Promise<RefreshStanding> {
   if (!isOpaqueToken(refreshToken)) return { ok: false, reason: "unknown" };
   const parent = await findRefreshToken(refreshToken);
   const family = parent && (await findSessionById(parent.sessionId));
   if (!parent || !family || family.strategy !== KIND) return { ok: false, reason: "unknown" };
   if (family.revokedAt) return { ok: false, reason: "revoked" };
   if (family.expires <= now || parent.expiresAt <= now) return { ok: false, reason: "expired" };
+  return { ok: true, parent, family };
+}
+
+/** Exchanges a refresh token for a new pair; see the module comment for the rules. */
+export async function refreshTokenPair(
+  refreshToken: string,
+  now = new Date(),
+  context: ClientContext = { userAgent: null, ip: null },
+): Promise<RefreshOutcome> {
+  const standing = await refreshTokenStanding(refreshToken, now);
+  if (!standing.ok) return standing;
+  const { parent, family } = standing;
 
   const successor = await successorOf(refreshToken);
   if (parent.usedAt === null) {

@@ -41,7 +41,8 @@ export default async function DashboardPage() {
     <>
       <h1>Dashboard</h1>
       <nav aria-label="Account" className="card">
-        <Link href="/dashboard/sessions">Active sessions</Link> · <Link href="/dashboard/security">Security</Link>
+        <Link href="/dashboard/sessions">Active sessions</Link> · <Link href="/dashboard/security">Security</Link> ·{" "}
+        <Link href="/compare">Comparison lab</Link>
         {admin && (
           <>
             {" "}

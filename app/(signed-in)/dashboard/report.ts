@@ -1,4 +1,5 @@
 import "server-only";
+import { probeRevocation, type RevocationProbe } from "@/lib/lab/probe";
 import type { ClientContext } from "@/lib/security/request";
 import { cookieNameFor, strategies, strategyByKind, type Evidence, type Session, type Strategy } from "@/lib/strategies";
 
@@ -33,60 +34,20 @@ export async function sessionReport(session: Session, https: boolean): Promise<S
   };
 }
 
-export interface RevocationProbe {
-  credential: string;
-  /** Accepted right after it was issued (the control). */
-  acceptedBefore: boolean;
-  /** Milliseconds from revocation until the first refusal; null if still accepted when probing stopped. */
-  refusedAfterMs: number | null;
-  /** How long probing went on. */
-  probedForMs: number;
-  /** When the credential expires on its own. */
-  expires: string;
-}
-
-const PROBE_FOR_MS = 1500;
-const PROBE_EVERY_MS = 100;
-
-async function probe(
-  credential: string,
-  issue: () => Promise<{ value: string; expires: Date }>,
-  check: (value: string) => Promise<boolean>,
-  revoke: (value: string) => Promise<unknown>,
-): Promise<RevocationProbe> {
-  const issued = await issue();
-  const acceptedBefore = await check(issued.value);
-  const started = performance.now();
-  await revoke(issued.value);
-  let refusedAfterMs: number | null = null;
-  while (performance.now() - started < PROBE_FOR_MS) {
-    if (!(await check(issued.value))) {
-      refusedAfterMs = performance.now() - started;
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
-  }
-  return { credential, acceptedBefore, refusedAfterMs, probedForMs: Math.round(performance.now() - started), expires: issued.expires.toISOString() };
-}
-
 /**
  * Measures, on this server now, how long a stolen credential stays usable
  * after revocation: issues a throwaway one for the user (of the kind the
  * browser uses, and of every API kind), checks it, revokes it, then checks
- * again until it is refused or the probe gives up.
+ * again until it is refused or the probe gives up (lib/lab/probe.ts).
  */
 export async function measureRevocation(session: Session, context: ClientContext): Promise<RevocationProbe[]> {
   const probed = strategies.filter((strategy) => strategy.kind === session.strategy || strategy.transport === "bearer");
   const probes: RevocationProbe[] = [];
   for (const strategy of probed) {
-    probes.push(
-      await probe(
-        strategy.transport === "cookie" ? `${strategy.label} cookie` : `${strategy.label}: access token (Bearer)`,
-        () => strategy.issue(session.user, context),
-        async (value) => (await strategy.verify(value)) !== null,
-        (value) => strategy.revoke(value),
-      ),
-    );
+    const issued = await strategy.issue(session.user, context);
+    const label = strategy.transport === "cookie" ? `${strategy.label} cookie` : `${strategy.label}: access token (Bearer)`;
+    const check = { label, accepts: async (value: string) => (await strategy.verify(value)) !== null };
+    probes.push(...(await probeRevocation(issued, [check], () => strategy.revoke(issued.value))));
   }
   return probes;
 }

@@ -1,0 +1,43 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { experimentSummaries } from "@/lib/lab";
+import { env } from "@/lib/platform/env";
+import { revocationSummary } from "@/lib/sessions/revocation";
+import { sessionStoreName } from "@/lib/sessions/store";
+import { CompareLab } from "./lab";
+
+export const metadata: Metadata = { title: "Comparison lab · Session or Token" };
+
+/**
+ * The comparison lab: each claim of the articles, tested on this server when
+ * the visitor presses Run. Public: the experiments use throwaway accounts of
+ * their own (lib/lab/), so nobody needs to be signed in and nobody's session
+ * is touched.
+ */
+export default function ComparePage() {
+  return (
+    <>
+      <h1>Comparison lab</h1>
+      <p>
+        Articles about sessions and JWTs make claims. Press Run and this server tests each one now, with throwaway
+        accounts and credentials it creates and deletes again: database session and JWT side by side, the measured
+        figures, a chart, a table of the same numbers, and a verdict with its caveat. Nothing of yours is used or changed.
+      </p>
+      <dl className="facts" aria-label="Running configuration">
+        <dt>Revocation mode</dt>
+        <dd data-testid="revocation-mode">{env.REVOCATION_MODE}</dd>
+        <dt>Session store</dt>
+        <dd>{sessionStoreName()}</dd>
+        <dt>Browser JWT lifetime</dt>
+        <dd>{env.JWT_TTL_SECONDS} s</dd>
+        <dt>Access token lifetime</dt>
+        <dd>{env.ACCESS_TOKEN_TTL_SECONDS} s</dd>
+      </dl>
+      <p>{revocationSummary()}</p>
+      <CompareLab experiments={experimentSummaries()} />
+      <p>
+        <Link href="/">Home</Link> · <Link href="/dashboard">Dashboard</Link>
+      </p>
+    </>
+  );
+}

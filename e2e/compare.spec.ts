@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import type { Locator, Page } from '@playwright/test';
+import { COOKIE, STRONG_PASSWORD, expect, expectSignedIn, onlySessionCookie, test, uniqueEmail } from './fixtures';
+import { insertUser, labLeftovers, sessionRecordsForEmail } from './db';
+
+// The comparison lab (/compare) run in Chromium against the production build:
+// every figure present and consistent with the server's configuration, the
+// throwaway accounts gone afterwards, the visitor's own session untouched.
+// One test: the leftover check must not see another test's run in flight.
+
+const LAB_DOMAIN = 'lab.invalid';
+
+/** The cells of a table row (row header first). */
+async function cells(row: Locator): Promise<string[]> {
+  return (await row.locator('th, td').allTextContents()).map((text) => text.trim());
+}
+
+async function runExperiment(page: Page, title: string): Promise<Locator> {
+  const section = page.getByRole('region', { name: title, exact: true });
+  await section.getByRole('button', { name: `Run ${title}` }).click();
+  await expect(section.getByRole('status')).toHaveText('Done.', { timeout: 45_000 });
+  return section;
+}
+
+test('the lab runs both experiments on throwaway accounts, with figures that match this server', async ({ page, signIn, strongPasswordHash }) => {
+  test.setTimeout(120_000);
+  // The visitor: an id as long as the throwaway account's (a cuid, 25 characters), so their real JWT cookie
+  // is exactly as long as the one the lab has this server issue.
+  const visitor = { id: `c${randomBytes(12).toString('hex')}`, name: 'Lab visitor', email: uniqueEmail('lab'), password: STRONG_PASSWORD };
+  await insertUser({ ...visitor, passwordHash: strongPasswordHash });
+  await signIn(page, visitor, 'jwt');
+  const own = await onlySessionCookie(page.context(), 'jwt');
+  const ownCookieBytes = Buffer.byteLength(`${own.name}=${own.value}`);
+
+  await page.goto('/');
+  await page.getByRole('link', { name: 'comparison lab' }).click();
+  await expect(page).toHaveURL(/\/compare$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Comparison lab' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Run all' })).toBeEnabled();
+  const mode = (await page.getByTestId('revocation-mode').textContent())?.trim() ?? '';
+  expect(['strict', 'pushed', 'stateless']).toContain(mode);
+  if (process.env.REVOCATION_MODE) expect(mode).toBe(process.env.REVOCATION_MODE);
+
+  // ---- revocation ----
+  const revocation = await runExperiment(page, 'Revocation');
+  const claim = revocation.getByTestId('claim-revocation');
+  await expect(claim.getByRole('img', { name: /How long a revoked copy stays usable/ })).toBeVisible();
+  const table = claim.getByRole('table');
+  const row = (key: string) => table.getByTestId(`row-${key}`);
+  for (const key of ['database-server', 'jwt-server', 'jwt-offline', 'access-server', 'access-offline', 'refresh-server']) {
+    expect((await cells(row(key)))[1], `${key}: accepted before revocation (control)`).toBe('yes');
+  }
+  // A database session is refused after sign-out in every mode; so is a revoked family's refresh token.
+  expect((await cells(row('database-server')))[2]).toMatch(/^refused after [\d.]+ m?s$/);
+  expect((await cells(row('refresh-server')))[2]).toMatch(/^refused after /);
+  // Signed tokens on this server: refused at once unless the server only checks signatures.
+  const signedOnServer = mode === 'stateless' ? /^still accepted after / : /^refused after /;
+  expect((await cells(row('jwt-server')))[2]).toMatch(signedOnServer);
+  expect((await cells(row('access-server')))[2]).toMatch(signedOnServer);
+  // A service holding only the public key has no store to ask: accepted until exp.
+  expect((await cells(row('jwt-offline')))[2]).toMatch(/^still accepted after /);
+  expect((await cells(row('access-offline')))[3]).toMatch(/^until exp \(/);
+  await expect(claim.getByTestId('column-database-server')).toContainText('refused after');
+  await expect(claim.getByTestId('verdict')).toContainText(`REVOCATION_MODE=${mode}`);
+  await expect(claim.getByTestId('verdict')).toContainText(mode === 'stateless' ? 'True here' : 'Both were revocable here');
+  await expect(claim.getByTestId('caveat')).not.toBeEmpty();
+
+  // ---- size on the wire ----
+  const size = await runExperiment(page, 'Size on the wire');
+  const light = size.getByTestId('claim-size-lightweight');
+  await expect(light.getByRole('img', { name: /Cookie bytes per request/ })).toBeVisible();
+  const jwtBytes = Number((await cells(light.getByTestId('row-jwt')))[1]);
+  const databaseBytes = Number((await cells(light.getByTestId('row-database')))[1]);
+  expect(jwtBytes, 'the lab issued a JWT cookie of the size a real sign-in gets').toBe(ownCookieBytes);
+  expect(databaseBytes).toBe(Buffer.byteLength(`${COOKIE.database}=`) + 43);
+  await expect(light.getByTestId('column-jwt')).toContainText(`${jwtBytes} bytes`);
+  for (const key of ['database', 'jwt']) expect((await cells(light.getByTestId(`row-${key}`)))[2]).toMatch(/^[\d.]+ m?s$/);
+
+  const growth = size.getByTestId('claim-size-growth');
+  await expect(growth.getByRole('img', { name: /Median request time by cookie size/ })).toBeVisible();
+  await expect(growth.getByRole('img', { name: /Cookie bytes against the limits/ })).toBeVisible();
+  const growthRow = (label: string) => growth.getByRole('row', { name: new RegExp(`^${label.replace(/[.+]/g, '\\$&')}\\b`) });
+  const asIssued = await cells(growthRow('JWT as issued'));
+  expect(Number(asIssued[1])).toBe(ownCookieBytes);
+  const half = await cells(growthRow('JWT + 0.5 KB claims'));
+  expect(Number(half[1])).toBeGreaterThan(ownCookieBytes);
+  expect(half[4]).toBe('kept');
+  expect(half[5]).toBe('200');
+  const eight = await cells(growthRow('JWT + 8 KB claims'));
+  expect(Number(eight[1])).toBeGreaterThan(4096);
+  expect(eight[4]).toBe('dropped (over 4096 bytes)');
+  expect(eight[2]).toMatch(/^[\d.]+ m?s$/);
+  expect(Number(eight[3])).toBeGreaterThan(0);
+  const oversize = await cells(growthRow('JWT + 16 KB claims'));
+  expect(Number(oversize[1])).toBeGreaterThan(16384);
+  expect(oversize[5]).toBe('431');
+  await expect(growth.getByTestId('verdict')).toContainText('got 431');
+  await expect(growth.getByTestId('verdict')).toContainText('over 4096 bytes');
+
+  // ---- nothing left behind, nothing of the visitor's touched ----
+  expect(await labLeftovers(LAB_DOMAIN)).toEqual({ users: 0, sessions: 0, auditEvents: 0 });
+  expect(await sessionRecordsForEmail(visitor.email)).toEqual([{ strategy: 'jwt', sessionToken: null, revoked: false }]);
+  expect((await onlySessionCookie(page.context(), 'jwt')).value).toBe(own.value);
+  await expectSignedIn(page, 'jwt');
+});
+
+test('POST /api/compare/run: same origin only, one known experiment, 400 otherwise', async ({ page, baseURL }) => {
+  const origin = new URL(baseURL!).origin;
+  const run = (data: unknown, headers: Record<string, string>) => page.request.post('/api/compare/run', { data, headers });
+  const crossSite = await run({ experiment: 'size' }, { origin: 'https://evil.example' });
+  expect(crossSite.status()).toBe(403);
+  expect(await crossSite.json()).toEqual({ error: 'forbidden' });
+  // A request that does not say where it comes from is not the lab's page either.
+  expect((await run({ experiment: 'size' }, {})).status()).toBe(403);
+  for (const data of [{ experiment: 'everything' }, { experiment: 'size', extra: 1 }, {}, 'size']) {
+    const response = await run(data, { origin });
+    expect(response.status(), JSON.stringify(data)).toBe(400);
+    expect(await response.json()).toEqual({ error: 'invalid_request' });
+  }
+});
