@@ -1,16 +1,17 @@
-import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { type APIRequestContext, type APIResponse } from '@playwright/test';
 import {
   expect,
+  postFormFrom,
   setCookies,
   signInHttp,
   signInUI,
   test,
   uniqueEmail,
   type Credentials,
+  type RawResponse,
 } from './fixtures';
 
 // Brute-force limits, the client address behind them, and no user enumeration,
@@ -74,40 +75,6 @@ async function rateLimitRows(keyPrefix: string): Promise<{ key: string; count: n
   }
 }
 
-// ---- raw HTTP from a chosen local address ----
-
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function postFrom(localAddress: string, pathname: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawResponse> {
-  const base = new URL(process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000');
-  const body = new URLSearchParams(form).toString();
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path: pathname,
-        method: 'POST',
-        localAddress,
-        agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), ...headers },
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
 test.describe('brute-force limits', () => {
   // ASVS 6.3.1: password brute force against one account is stopped (HTTP callback and token endpoint share the budget).
   test('after the per-account limit of failures, the credentials callback and /api/token answer 429 with Retry-After', async ({ request, newUser }) => {
@@ -150,7 +117,7 @@ test.describe('brute-force limits', () => {
     test.setTimeout(120_000);
     const from = '127.0.0.2';
     const attempt = (headers: Record<string, string> = {}) =>
-      postFrom(from, '/api/auth/callback/credentials', { email: 'not-an-email', password: 'x', strategy: 'jwt' }, headers);
+      postFormFrom(from, '/api/auth/callback/credentials', { email: 'not-an-email', password: 'x', strategy: 'jwt' }, headers);
 
     await awayFromWindowEdge();
     let sent = 0;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { hash } from '@node-rs/argon2';
 import { test as base, expect, type APIRequestContext, type APIResponse, type BrowserContext, type Cookie, type Page } from '@playwright/test';
 import { insertUser } from './db';
@@ -245,4 +246,45 @@ export async function expectSignedIn(page: Page, strategy: Strategy): Promise<vo
   await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
   expect((await page.context().request.get('/api/me')).status()).toBe(200);
+}
+
+/** A raw HTTP answer (status, headers, body) and, behind the cluster's nginx, the instance that gave it. */
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  instance: string | undefined;
+}
+
+/**
+ * POSTs a form to the suite's server (E2E_BASE_URL) from a chosen local address
+ * (127.0.0.x): what a per-address limit sees, without a cookie jar or retries.
+ */
+export function postFormFrom(localAddress: string, pathname: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawResponse> {
+  const base = new URL(process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000');
+  const body = new URLSearchParams(form).toString();
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: base.hostname,
+        port: base.port,
+        path: pathname,
+        method: 'POST',
+        localAddress,
+        agent: false,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          const instance = response.headers['x-instance'];
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text, instance: Array.isArray(instance) ? instance[0] : instance });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }

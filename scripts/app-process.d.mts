@@ -20,5 +20,7 @@ export interface StartOptions {
 }
 
 export const ROOT: string;
+/** The first of these paths that is an executable file, or null. */
+export function firstExecutable(candidates: string[]): string | null;
 export function freePort(host?: string): Promise<number>;
 export function startServer(options?: StartOptions): Promise<RunningServer>;

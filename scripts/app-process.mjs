@@ -37,6 +37,19 @@ process.on('exit', () => {
 });
 
 /** Ask the OS for a free TCP port on the given interface. */
+/** The first of these paths that is an executable file, or null. */
+export function firstExecutable(candidates) {
+  for (const file of candidates) {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch {
+      /* not there */
+    }
+  }
+  return null;
+}
+
 export function freePort(host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

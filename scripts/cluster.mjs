@@ -43,7 +43,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, freePort, killGroup, startServer } from './app-process.mjs';
+import { ROOT, firstExecutable, freePort, killGroup, startServer } from './app-process.mjs';
 import { startPgCluster } from './pg-cluster.mjs';
 import { startRedis } from './redis-process.mjs';
 
@@ -55,16 +55,7 @@ const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Path of the nginx binary, or null when it is not installed. NGINX_BIN, when set, is the only candidate. */
 export function findNginx() {
-  const candidates = process.env.NGINX_BIN ? [process.env.NGINX_BIN] : [DEFAULT_NGINX, '/usr/bin/nginx'];
-  for (const file of candidates) {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
-    } catch {
-      /* not there */
-    }
-  }
-  return null;
+  return firstExecutable(process.env.NGINX_BIN ? [process.env.NGINX_BIN] : [DEFAULT_NGINX, '/usr/bin/nginx']);
 }
 
 /** nginx processes (pids of their groups), setup.mjs runs and temp directories of clusters not stopped yet. */

@@ -21,7 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, killGroup } from './app-process.mjs';
+import { firstExecutable, freePort, killGroup } from './app-process.mjs';
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'];
 const HOST = '127.0.0.1';
@@ -36,16 +36,7 @@ process.on('exit', () => {
 
 /** Path of redis-server, or null when it is not installed. REDIS_SERVER_BIN, when set, is the only candidate. */
 export function findRedisServer() {
-  const candidates = process.env.REDIS_SERVER_BIN ? [process.env.REDIS_SERVER_BIN] : CANDIDATES;
-  for (const file of candidates) {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      if (fs.statSync(file).isFile()) return file;
-    } catch {
-      /* not there */
-    }
-  }
-  return null;
+  return firstExecutable(process.env.REDIS_SERVER_BIN ? [process.env.REDIS_SERVER_BIN] : CANDIDATES);
 }
 
 function tailOf(file, lines = 30) {

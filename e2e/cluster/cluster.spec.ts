@@ -1,8 +1,5 @@
-import http from 'node:http';
-import pg from 'pg';
-import { type APIResponse } from '@playwright/test';
 import { auditEventsForEmail } from '../db';
-import { rateLimitCounters } from './rate-limit-counters';
+import { rateLimitCounters, sql } from './rate-limit-counters';
 import { storedSessionCount } from './session-store';
 import {
   COOKIE,
@@ -11,12 +8,14 @@ import {
   expectMe,
   expectSignedIn,
   expectSignedOut,
+  postFormFrom,
   requestCookie,
   signInHttp,
   test,
   type Strategy,
   type User,
 } from '../fixtures';
+import { IDS, INSTANCES, instanceOf, type Instance } from './instances';
 
 // Many instances behind nginx on one PostgreSQL (scripts/cluster.mjs, started by
 // scripts/test.mjs step "cluster"): round-robin without sticky sessions, so every
@@ -26,13 +25,6 @@ import {
 // The instances run with TRUSTED_PROXY_HOPS=1: the client address is the last
 // X-Forwarded-For entry, the one nginx appended.
 
-interface Instance {
-  id: string;
-  url: string;
-}
-
-const INSTANCES: Instance[] = JSON.parse(process.env.E2E_CLUSTER_INSTANCES ?? '[]') as Instance[];
-const IDS = INSTANCES.map((instance) => instance.id).sort();
 const ACCOUNT_LIMIT = Number(process.env.RATE_LIMIT_SIGNIN_PER_ACCOUNT ?? 10);
 const SIGNIN_IP_LIMIT = Number(process.env.RATE_LIMIT_SIGNIN_PER_IP ?? 30);
 const WINDOW_SECONDS = Number(process.env.RATE_LIMIT_WINDOW_SECONDS ?? 900);
@@ -53,8 +45,6 @@ function distribution(ids: (string | undefined)[]): string {
     .join(', ');
 }
 
-const instanceOf = (response: APIResponse) => response.headers()['x-instance'];
-
 /** Counters live in fixed windows; a test that fills one must not straddle a window's end (see brute-force.spec.ts). */
 async function awayFromWindowEdge(): Promise<void> {
   const length = WINDOW_SECONDS * 1000;
@@ -62,50 +52,11 @@ async function awayFromWindowEdge(): Promise<void> {
   if (nearEdge()) await expect.poll(nearEdge, { timeout: 70_000, intervals: [1_000] }).toBe(false);
 }
 
-async function query<Row>(text: string, params: unknown[]): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows as Row[];
-  } finally {
-    await client.end();
-  }
-}
-
 /** A request with exactly this cookie and nothing else: no cookie jar that sign-out could empty. */
 function withCookie(url: string, strategy: Strategy, token: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: `${COOKIE[strategy]}=${token}` } });
 }
 
-/** POST a form from a chosen local address (127.0.0.x), through nginx. */
-function postFrom(localAddress: string, pathname: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-  const base = new URL(process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000');
-  const body = new URLSearchParams(form).toString();
-  return new Promise<{ status: number; instance: string | undefined; body: string }>((resolve, reject) => {
-    const request = http.request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path: pathname,
-        method: 'POST',
-        localAddress,
-        agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), ...headers },
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => {
-          const instance = response.headers['x-instance'];
-          resolve({ status: response.statusCode ?? 0, instance: Array.isArray(instance) ? instance[0] : instance, body: text });
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
 
 test.describe('browsing through nginx', () => {
   for (const strategy of STRATEGIES) {
@@ -237,7 +188,7 @@ test.describe('rate limits across instances', () => {
     const failures = (await auditEventsForEmail(user.email)).filter((row) => row.event === 'signin.failed');
     expect(failures).toHaveLength(ACCOUNT_LIMIT);
     expect([...new Set(failures.map((row) => row.ip))]).toEqual(['127.0.0.1']);
-    const spoofedRows = await query<{ event: string }>('SELECT "event" FROM "AuditEvent" WHERE "ip" = $1', [SPOOFED]);
+    const spoofedRows = await sql<{ event: string }>('SELECT "event" FROM "AuditEvent" WHERE "ip" = $1', [SPOOFED]);
     expect(spoofedRows).toEqual([]);
     const spoofedKeys = (await rateLimitCounters('')).filter((counter) => counter.key.includes(SPOOFED));
     expect(spoofedKeys).toEqual([]);
@@ -249,7 +200,7 @@ test.describe('rate limits across instances', () => {
     test.setTimeout(180_000);
     const from = '127.0.0.3';
     const attempt = (headers: Record<string, string> = {}) =>
-      postFrom(from, '/api/auth/callback/credentials', { email: 'not-an-email', password: 'x', strategy: 'jwt' }, headers);
+      postFormFrom(from, '/api/auth/callback/credentials', { email: 'not-an-email', password: 'x', strategy: 'jwt' }, headers);
 
     await awayFromWindowEdge();
     let sent = 0;
@@ -284,7 +235,7 @@ test.describe('rate limits across instances', () => {
     const rows = await rateLimitCounters('signin:ip:');
     expect(rows.find((row) => row.key === `signin:ip:${from}`)?.count).toBeGreaterThan(SIGNIN_IP_LIMIT);
     expect(rows.filter((row) => row.key.includes('203.0.113.') || row.key.includes('198.51.100.'))).toEqual([]);
-    const spoofedAudit = await query<{ event: string }>('SELECT "event" FROM "AuditEvent" WHERE "ip" LIKE $1 OR "ip" LIKE $2', ['203.0.113.%', '198.51.100.%']);
+    const spoofedAudit = await sql<{ event: string }>('SELECT "event" FROM "AuditEvent" WHERE "ip" LIKE $1 OR "ip" LIKE $2', ['203.0.113.%', '198.51.100.%']);
     expect(spoofedAudit).toEqual([]);
   });
 });

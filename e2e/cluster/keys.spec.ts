@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { decodeProtectedHeader } from 'jose';
 import { type APIRequestContext } from '@playwright/test';
 import { COOKIE, expect, expectMe, requestCookie, signInHttp, test, type User } from '../fixtures';
+import { INSTANCES, type Instance } from './instances';
 
 // Signing keys in the database (KEYS_ENCRYPTION_KEY set; scripts/cluster.mjs hands
 // every instance the same one): a key rotated by `npm run keys:rotate` against the
@@ -12,12 +13,6 @@ import { COOKIE, expect, expectMe, requestCookie, signInHttp, test, type User } 
 // JWKS_MAX_AGE_SECONDS=15, so a rotated key signs 15 s after it is published, and
 // hands this spec the cluster's environment (DATABASE_URL, KEYS_ENCRYPTION_KEY).
 
-interface Instance {
-  id: string;
-  url: string;
-}
-
-const INSTANCES: Instance[] = JSON.parse(process.env.E2E_CLUSTER_INSTANCES ?? '[]') as Instance[];
 const ROOT = path.resolve(__dirname, '..', '..');
 const run = promisify(execFile);
 

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
-import { type APIResponse } from '@playwright/test';
-import { expect, signInHttp, test } from '../fixtures';
+import { expect, postFormFrom, signInHttp, test } from '../fixtures';
 import { rateLimitCounters, redisUrl, sql, withRedis } from './rate-limit-counters';
+import { IDS, INSTANCES, instanceOf } from './instances';
 
 // The cluster with Redis (scripts/cluster.mjs --redis; scripts/test.mjs step
 // "cluster" starts it so when redis-server is installed): every instance counts
@@ -11,13 +10,6 @@ import { rateLimitCounters, redisUrl, sql, withRedis } from './rate-limit-counte
 // are in Redis, not in the RateLimit table. AUTH_SECRET (the cluster's, handed
 // over by scripts/test.mjs) names an account's counter: an HMAC of the address.
 
-interface Instance {
-  id: string;
-  url: string;
-}
-
-const INSTANCES: Instance[] = JSON.parse(process.env.E2E_CLUSTER_INSTANCES ?? '[]') as Instance[];
-const IDS = INSTANCES.map((instance) => instance.id).sort();
 const ACCOUNT_LIMIT = Number(process.env.RATE_LIMIT_SIGNIN_PER_ACCOUNT ?? 10);
 const SIGNIN_IP_LIMIT = Number(process.env.RATE_LIMIT_SIGNIN_PER_IP ?? 30);
 const WINDOW_SECONDS = Number(process.env.RATE_LIMIT_WINDOW_SECONDS ?? 900);
@@ -29,8 +21,6 @@ test.beforeAll(() => {
   expect(INSTANCES.length, 'E2E_CLUSTER_INSTANCES names the instances (scripts/test.mjs sets it)').toBeGreaterThanOrEqual(2);
   expect(AUTH_SECRET.length, 'AUTH_SECRET: the cluster’s, to name an account’s counter (scripts/test.mjs sets it)').toBeGreaterThanOrEqual(32);
 });
-
-const instanceOf = (response: APIResponse) => response.headers()['x-instance'];
 
 /** The counter of an email's sign-in budget, as lib/security/rate-limit.ts names it. */
 function accountCounterKey(email: string): string {
@@ -58,33 +48,6 @@ async function awayFromWindowEdge(): Promise<void> {
   if (nearEdge()) await expect.poll(nearEdge, { timeout: 70_000, intervals: [1_000] }).toBe(false);
 }
 
-/** POST a form from a chosen local address (127.0.0.x), through nginx. */
-function postFrom(localAddress: string, pathname: string, form: Record<string, string>) {
-  const base = new URL(process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000');
-  const body = new URLSearchParams(form).toString();
-  return new Promise<{ status: number; instance: string | undefined }>((resolve, reject) => {
-    const request = http.request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path: pathname,
-        method: 'POST',
-        localAddress,
-        agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => {
-          const instance = response.headers['x-instance'];
-          resolve({ status: response.statusCode ?? 0, instance: Array.isArray(instance) ? instance[0] : instance });
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
 
 test('per-account limit: failures on every instance add up in Redis; over it, every instance refuses', async ({ request, newUser }) => {
   test.setTimeout(120_000);
@@ -130,7 +93,7 @@ test('per-address limit: exactly the limit gets through across the instances, co
   while (results.length < total) {
     const batch = Math.min(10, total - results.length);
     // In parallel: the instances race on one counter, and still exactly `limit` pass.
-    results.push(...(await Promise.all(Array.from({ length: batch }, () => postFrom(from, '/api/auth/callback/credentials', { email: 'not-an-email', password: 'x', strategy: 'jwt' })))));
+    results.push(...(await Promise.all(Array.from({ length: batch }, () => postFormFrom(from, '/api/auth/callback/credentials', { email: 'not-an-email', password: 'x', strategy: 'jwt' })))));
   }
   const refused = results.filter((result) => result.status === 429);
   expect(refused.length, `429s among ${total} attempts (limit ${SIGNIN_IP_LIMIT})`).toBe(total - SIGNIN_IP_LIMIT);

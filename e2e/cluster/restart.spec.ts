@@ -1,5 +1,7 @@
 import { type APIRequestContext } from '@playwright/test';
 import { COOKIE, expect, requestCookie, signInHttp, test, type MeResponse, type User } from '../fixtures';
+import type { RestartTimings } from '../../scripts/cluster.mjs';
+import { INSTANCES, type Health, type Instance, type Kind } from './instances';
 
 // One instance restarted under load (scripts/test.mjs, step "cluster"): users signed in
 // with every kind of credential keep hammering nginx while one instance is stopped
@@ -12,13 +14,6 @@ import { COOKIE, expect, requestCookie, signInHttp, test, type MeResponse, type 
 // Runs alone, after every other cluster spec (project "restart" in playwright.config.ts):
 // while an instance is down, direct requests to it fail.
 
-interface Instance {
-  id: string;
-  url: string;
-}
-
-type Kind = 'database' | 'jwt' | 'api';
-
 interface Credential {
   kind: Kind;
   email: string;
@@ -27,23 +22,6 @@ interface Credential {
   /** Revokes it on the instance (or nginx) it was issued by. */
   revoke: () => Promise<void>;
   dispose: () => Promise<void>;
-}
-
-/** What the control channel answers for a restart (scripts/cluster.d.mts, RestartTimings). */
-interface RestartTimings {
-  id: string;
-  previousPid: number;
-  pid: number;
-  previousExit: { code: number | null; signal: string | null };
-  stopMs: number;
-  downMs: number;
-  startMs: number;
-  totalMs: number;
-}
-
-interface Health {
-  ok: boolean;
-  revocationFeed?: { live: boolean; fallbacks: number };
 }
 
 type Outcome = 'ok' | 'signedOut' | 'wrongUser' | 'other4xx' | 'server5xx' | 'connection' | 'otherStatus';
@@ -56,7 +34,6 @@ interface Failure {
   failed: number;
 }
 
-const INSTANCES: Instance[] = JSON.parse(process.env.E2E_CLUSTER_INSTANCES ?? '[]') as Instance[];
 const CONTROL = process.env.E2E_CLUSTER_CONTROL ?? '';
 const NGINX = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const KINDS: Kind[] = ['database', 'jwt', 'api'];

@@ -1,6 +1,7 @@
 import { type APIRequestContext } from '@playwright/test';
 import { COOKIE, expect, requestCookie, signInHttp, test, type User } from '../fixtures';
 import { cutFeedConnections, sessionStore } from './session-store';
+import { INSTANCES, type Health, type Instance, type Kind } from './instances';
 
 // Pushed revocation across instances (scripts/test.mjs runs the cluster with
 // REVOCATION_MODE=pushed, sessions in PostgreSQL or in Redis): a credential revoked on one instance is
@@ -8,13 +9,6 @@ import { cutFeedConnections, sessionStore } from './session-store';
 // revocation's NOTIFY reached their memory. Requests go to the instances
 // directly (E2E_CLUSTER_INSTANCES), so the test chooses which one revokes and
 // which ones must refuse.
-
-interface Instance {
-  id: string;
-  url: string;
-}
-
-type Kind = 'database' | 'jwt' | 'api';
 
 interface Credential {
   kind: Kind;
@@ -25,12 +19,6 @@ interface Credential {
   dispose: () => Promise<void>;
 }
 
-interface Health {
-  ok: boolean;
-  revocationFeed?: { live: boolean; fallbacks: number };
-}
-
-const INSTANCES: Instance[] = JSON.parse(process.env.E2E_CLUSTER_INSTANCES ?? '[]') as Instance[];
 const KINDS: Kind[] = ['database', 'jwt', 'api'];
 const REFUSAL_DEADLINE_MS = 5_000;
 
@@ -116,7 +104,6 @@ function summary(delays: number[]): string {
   const sorted = [...delays].sort((a, b) => a - b);
   return `n=${sorted.length} p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`;
 }
-
 
 test('every instance runs pushed revocation with a live feed', async () => {
   for (const instance of INSTANCES) {

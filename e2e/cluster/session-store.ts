@@ -1,33 +1,10 @@
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { sql, withRedis } from './rate-limit-counters';
 
 // Where the cluster keeps its sessions (scripts/test.mjs hands the choice over in
 // E2E_SESSION_STORE): read past the app, in PostgreSQL or in Redis, for specs
 // that check what was stored or that cut the revocation feed's connections.
 
 export const sessionStore = (): 'database' | 'redis' => (process.env.E2E_SESSION_STORE === 'redis' ? 'redis' : 'database');
-
-export async function sql<Row>(text: string, params: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows as Row[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function withRedis<T>(work: (client: Redis) => Promise<T>): Promise<T> {
-  const url = process.env.REDIS_URL;
-  if (!url) throw new Error('REDIS_URL is not set: the cluster runs without Redis');
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    client.disconnect();
-  }
-}
 
 /** Unrevoked, unexpired sessions of these accounts (by e-mail), in whichever store holds them. */
 export async function storedSessionCount(emails: string[]): Promise<number> {

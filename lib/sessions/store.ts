@@ -35,7 +35,12 @@ export function insertSession(data: { tokenHash?: string; userId: string; kind: 
 
 /** The row stored for a cookie token (by its hash), whatever its state; null if unknown. */
 export function findSessionByToken(token: string): Promise<StoredSession | null> {
-  return backend().findByTokenHash(hashToken(token));
+  return findSessionByTokenHash(hashToken(token));
+}
+
+/** The same, for a caller that has hashed the token already. */
+export function findSessionByTokenHash(tokenHash: string): Promise<StoredSession | null> {
+  return backend().findByTokenHash(tokenHash);
 }
 
 /** Deletes a session row by id (an expired or idle one, found on the way). */

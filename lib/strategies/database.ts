@@ -6,6 +6,7 @@ import {
   deleteSession,
   deleteSessionById,
   findSessionByToken,
+  findSessionByTokenHash,
   insertSession,
   isIdle,
   recordActivity,
@@ -47,7 +48,7 @@ export async function findSession(token: string, now = new Date()): Promise<Stor
   }
   const epoch = feedEpoch();
   if (!session) {
-    session = await findSessionByToken(token);
+    session = await findSessionByTokenHash(tokenHash);
     if (!session || session.strategy !== KIND || session.revokedAt) return null;
     if (session.expires <= now || isIdle(session, now, idleRules())) {
       await deleteSessionById(session.id);
