@@ -3,6 +3,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { type APIRequestContext, type APIResponse } from '@playwright/test';
 import {
+  RATE_LIMIT_WINDOW_SECONDS,
+  awayFromWindowEdge,
   expect,
   postFormFrom,
   setCookies,
@@ -24,28 +26,13 @@ import {
 
 const ACCOUNT_LIMIT = Number(process.env.RATE_LIMIT_SIGNIN_PER_ACCOUNT ?? 10);
 const SIGNIN_IP_LIMIT = Number(process.env.RATE_LIMIT_SIGNIN_PER_IP ?? 30);
-const WINDOW_SECONDS = Number(process.env.RATE_LIMIT_WINDOW_SECONDS ?? 900);
-
-/**
- * Counters live in fixed windows aligned to multiples of the window length; a
- * test that fills one must not straddle a window's end (the count would start
- * again halfway). The suite's server uses day-long windows (scripts/test.mjs),
- * so this only ever waits in the last minute before midnight UTC: until the
- * clock is past the edge.
- */
-async function awayFromWindowEdge(): Promise<void> {
-  const length = WINDOW_SECONDS * 1000;
-  const nearEdge = () => length - (Date.now() % length) < 60_000;
-  if (nearEdge()) await expect.poll(nearEdge, { timeout: 70_000, intervals: [1_000] }).toBe(false);
-}
-
 async function expectTooManyRequests(response: APIResponse): Promise<void> {
   expect(response.status()).toBe(429);
   expect(await response.json()).toEqual({ error: 'too_many_requests' });
   const retryAfter = Number(response.headers()['retry-after']);
   expect(Number.isInteger(retryAfter)).toBe(true);
   expect(retryAfter).toBeGreaterThanOrEqual(1);
-  expect(retryAfter).toBeLessThanOrEqual(WINDOW_SECONDS);
+  expect(retryAfter).toBeLessThanOrEqual(RATE_LIMIT_WINDOW_SECONDS);
 }
 
 function tokenRequest(request: APIRequestContext, credentials: Credentials): Promise<APIResponse> {

@@ -1,12 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import type { Locator, Page } from '@playwright/test';
-import { COOKIE, STRONG_PASSWORD, expect, expectSignedIn, onlySessionCookie, test, uniqueEmail } from './fixtures';
+import {
+  COOKIE,
+  RATE_LIMIT_WINDOW_SECONDS,
+  STRONG_PASSWORD,
+  awayFromWindowEdge,
+  expect,
+  expectSignedIn,
+  onlySessionCookie,
+  postFormFrom,
+  test,
+  uniqueEmail,
+} from './fixtures';
 import { insertUser, labLeftovers, sessionRecordsForEmail } from './db';
 
 // The comparison lab (/compare) run in Chromium against the production build:
 // every figure present and consistent with the server's configuration, the
 // throwaway accounts gone afterwards, the visitor's own session untouched.
-// One test: the leftover check must not see another test's run in flight.
+// One test runs experiments: the leftover check must not see another test's run in flight.
 
 const LAB_DOMAIN = 'lab.invalid';
 
@@ -65,8 +76,20 @@ test('the lab runs both experiments on throwaway accounts, with figures that mat
   await expect(claim.getByTestId('verdict')).toContainText(mode === 'stateless' ? 'True here' : 'Both were revocable here');
   await expect(claim.getByTestId('caveat')).not.toBeEmpty();
 
+  // ---- Run all: every experiment in one run, then the summary of every claim ----
+  await page.getByRole('button', { name: 'Run all' }).click();
+  const summary = page.getByRole('region', { name: 'Every claim at a glance' });
+  await expect(summary).toBeVisible({ timeout: 90_000 });
+  for (const section of await page.getByTestId(/^experiment-/).all()) await expect(section.getByRole('status')).toHaveText('Done.');
+  const summaryRow = (claimId: string) => summary.getByTestId(`summary-${claimId}`);
+  await expect(summaryRow('revocation').getByRole('cell').nth(0)).toContainText('Database session — this server: refused after');
+  await expect(summaryRow('revocation').getByRole('cell').nth(2)).toContainText(`REVOCATION_MODE=${mode}`);
+  await expect(summaryRow('size-lightweight').getByRole('cell').nth(0)).toContainText(`${Buffer.byteLength(`${COOKIE.database}=`) + 43} bytes`);
+  await expect(summaryRow('size-lightweight').getByRole('cell').nth(1)).toContainText(`${ownCookieBytes} bytes`);
+  await expect(summaryRow('size-growth').getByRole('cell').nth(0)).toHaveText('—');
+
   // ---- size on the wire ----
-  const size = await runExperiment(page, 'Size on the wire');
+  const size = page.getByRole('region', { name: 'Size on the wire', exact: true });
   const light = size.getByTestId('claim-size-lightweight');
   await expect(light.getByRole('img', { name: /Cookie bytes per request/ })).toBeVisible();
   const jwtBytes = Number((await cells(light.getByTestId('row-jwt')))[1]);
@@ -117,4 +140,28 @@ test('POST /api/compare/run: same origin only, one known experiment, 400 otherwi
     expect(response.status(), JSON.stringify(data)).toBe(400);
     expect(await response.json()).toEqual({ error: 'invalid_request' });
   }
+});
+
+test('every address has its budget of runs: over it, 429 with Retry-After, and the page says why', async ({ page, baseURL }) => {
+  // Invalid bodies count too (the limit is checked first) and start no run: the budget is used up cheaply,
+  // from an address of its own so no other test's runs are counted.
+  const limit = Number(process.env.RATE_LIMIT_COMPARE_PER_IP ?? 20);
+  const from = '127.0.0.3';
+  const origin = new URL(baseURL!).origin;
+  await awayFromWindowEdge();
+  for (let sent = 0; sent < limit; sent += 1) {
+    const response = await postFormFrom(from, '/api/compare/run', { experiment: 'none' }, { origin });
+    expect(response.status, `run ${sent + 1} of ${limit}`).toBe(400);
+  }
+  const refused = await postFormFrom(from, '/api/compare/run', { experiment: 'none' }, { origin });
+  expect(refused.status).toBe(429);
+  expect(JSON.parse(refused.body)).toEqual({ error: 'too_many_requests' });
+  const retryAfter = Number(refused.headers['retry-after']);
+  expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= RATE_LIMIT_WINDOW_SECONDS).toBe(true);
+  // Another address is not affected.
+  expect((await postFormFrom('127.0.0.4', '/api/compare/run', { experiment: 'none' }, { origin })).status).toBe(400);
+
+  // The page states the limits it runs under, from the server's configuration.
+  await page.goto('/compare');
+  await expect(page.getByTestId('run-limits')).toContainText(`at most ${limit} runs per address`);
 });

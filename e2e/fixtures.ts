@@ -248,6 +248,22 @@ export async function expectSignedIn(page: Page, strategy: Strategy): Promise<vo
   expect((await page.context().request.get('/api/me')).status()).toBe(200);
 }
 
+/** The rate limits' window length on the suite's server (scripts/test.mjs sets a day). */
+export const RATE_LIMIT_WINDOW_SECONDS = Number(process.env.RATE_LIMIT_WINDOW_SECONDS ?? 900);
+
+/**
+ * Counters live in fixed windows aligned to multiples of the window length; a
+ * test that fills one must not straddle a window's end (the count would start
+ * again halfway). The suite's server uses day-long windows (scripts/test.mjs),
+ * so this only ever waits in the last minute before midnight UTC: until the
+ * clock is past the edge.
+ */
+export async function awayFromWindowEdge(): Promise<void> {
+  const length = RATE_LIMIT_WINDOW_SECONDS * 1000;
+  const nearEdge = () => length - (Date.now() % length) < 60_000;
+  if (nearEdge()) await expect.poll(nearEdge, { timeout: 70_000, intervals: [1_000] }).toBe(false);
+}
+
 /** A raw HTTP answer (status, headers, body) and, behind the cluster's nginx, the instance that gave it. */
 export interface RawResponse {
   status: number;

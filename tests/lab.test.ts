@@ -4,8 +4,10 @@
 // account leaving nothing behind.
 import "./support/test-env";
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { RunInputSchema, experimentSummaries } from "../lib/lab";
+import { MAX_RUNS_ADMITTED, RunInputSchema, admitRun, experimentSummaries } from "../lib/lab";
 import { loopbackOrigin } from "../lib/lab/loopback";
 import { withThrowawayAccount } from "../lib/lab/throwaway";
 import { growthVerdict, lightweightVerdict, revocationVerdict, type RevocationRow, type SizeRow } from "../lib/lab/verdicts";
@@ -13,9 +15,10 @@ import { db } from "../lib/platform/db";
 import { issueTokenPair, revokeToken } from "../lib/strategies/api";
 import { browserStrategies, strategies } from "../lib/strategies";
 
-test("the run input is exactly one known experiment", () => {
+test("the run input is exactly one known experiment or all of them", () => {
   for (const { id } of experimentSummaries()) assert.equal(RunInputSchema.safeParse({ experiment: id }).success, true, id);
-  for (const bad of [{}, { experiment: "all" }, { experiment: "" }, { experiment: 1 }, { experiment: "size", extra: true }, [], null, "size"]) {
+  assert.equal(RunInputSchema.safeParse({ experiment: "all" }).success, true);
+  for (const bad of [{}, { experiment: "All" }, { experiment: "" }, { experiment: 1 }, { experiment: "size", extra: true }, [], null, "size"]) {
     assert.equal(RunInputSchema.safeParse(bad).success, false, JSON.stringify(bad));
   }
 });
@@ -94,4 +97,36 @@ test("a throwaway account is removed when the run fails too", async () => {
     /boom/,
   );
   assert.equal(await db().user.count({ where: { id: userId } }), 0);
+});
+
+/** A loopback origin where nothing listens: the experiments' requests fail at once, so a run ends quickly. */
+async function closedLoopbackOrigin(): Promise<URL> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return new URL(`http://127.0.0.1:${port}/`);
+}
+
+async function drain(stream: ReadableStream<Uint8Array>): Promise<string[]> {
+  const text = await new Response(stream).text();
+  return text.split("\n").filter(Boolean);
+}
+
+test("one run at a time per address, at most MAX_RUNS_ADMITTED at once, and the address is free again when its run has ended", async () => {
+  const lab = { origin: await closedLoopbackOrigin(), https: false, context: { ip: "198.51.100.1", userAgent: "lab test" } };
+  const first = admitRun("198.51.100.1", "revocation", lab);
+  assert.equal(first.admitted, true);
+  // The same address while its run goes on: refused, not queued.
+  assert.deepEqual(admitRun("198.51.100.1", "size", lab), { admitted: false, reason: "client-busy" });
+  const others = Array.from({ length: MAX_RUNS_ADMITTED - 1 }, (_, index) => admitRun(`198.51.100.${index + 2}`, "revocation", lab));
+  assert.ok(others.every((run) => run.admitted));
+  assert.deepEqual(admitRun("198.51.100.99", "revocation", lab), { admitted: false, reason: "server-busy" });
+
+  const streams = [first, ...others].map((run) => (run.admitted ? run.stream : null)).filter((stream) => stream !== null);
+  const lines = await Promise.all(streams.map(drain));
+  for (const events of lines) assert.match(events.at(-1) ?? "", /^\{"type":"(result|error)","experiment":"revocation"/);
+  const again = admitRun("198.51.100.1", "revocation", lab);
+  assert.equal(again.admitted, true);
+  if (again.admitted) await drain(again.stream);
 });

@@ -2,7 +2,8 @@
 
 import { useState } from "react";
 import type { ExperimentId } from "@/lib/lab";
-import type { Chart, ClaimResult, LabEvent, Table } from "@/lib/lab/types";
+import { RUN_ALL } from "@/lib/lab/run-all";
+import type { Chart, ClaimResult, LabEvent, Table, Tone } from "@/lib/lab/types";
 import styles from "./compare.module.css";
 
 interface ExperimentSummary {
@@ -50,53 +51,76 @@ async function* events(response: Response): AsyncGenerator<LabEvent> {
   }
 }
 
-function failureText(status: number): string {
-  if (status === 429) return "Too many runs from your address. Try again later.";
+/** What a refused run is told, from the status and the server's error code. */
+async function failureText(response: Response): Promise<string> {
+  const body: unknown = await response.json().catch(() => null);
+  const code = typeof body === "object" && body !== null && "error" in body ? body.error : null;
+  const retryAfter = Number(response.headers.get("retry-after"));
+  const wait = Number.isFinite(retryAfter) && retryAfter > 0 ? ` Try again in ${retryAfter > 90 ? `${Math.ceil(retryAfter / 60)} minutes` : `${retryAfter} seconds`}.` : "";
+  if (response.status === 429 && code === "run_in_progress") return `A run from your address is still going on.${wait}`;
+  if (response.status === 429) return `Too many runs from your address.${wait || " Try again later."}`;
+  if (response.status === 503 && code === "busy") return `The server is busy with other visitors' runs.${wait}`;
   return GENERIC_FAILURE;
 }
 
-/** The lab: a Run button per experiment, Run all, the progress as it streams, then each claim. */
+const progressOf = (state: RunState): string[] => ("progress" in state ? state.progress : []);
+
+/** The lab: a Run button per experiment, Run all, the progress as it streams, each claim, and after Run all a summary. */
 export function CompareLab({ experiments }: { experiments: ExperimentSummary[] }) {
   const [runs, setRuns] = useState<Partial<Record<ExperimentId, RunState>>>({});
+  const [ranAll, setRanAll] = useState(false);
   const busy = Object.values(runs).some((run) => run?.status === "running");
 
   const update = (id: ExperimentId, next: (previous: RunState) => RunState) =>
     setRuns((current) => ({ ...current, [id]: next(current[id] ?? { status: "idle" }) }));
 
-  async function run(id: ExperimentId): Promise<void> {
-    update(id, () => ({ status: "running", progress: [] }));
-    let finished = false;
+  /** One run on the server: one experiment, or all of them in order (one request, one turn of the rate limit). */
+  async function run(ids: ExperimentId[], experiment: ExperimentId | typeof RUN_ALL): Promise<void> {
+    for (const id of ids) update(id, () => ({ status: "running", progress: [] }));
+    const finished = new Set<ExperimentId>();
+    const fail = (id: ExperimentId, message: string) => update(id, (previous) => ({ status: "failed", progress: progressOf(previous), message }));
     try {
       const response = await fetch("/api/compare/run", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ experiment: id }),
+        body: JSON.stringify({ experiment }),
       });
       if (!response.ok) {
-        update(id, (previous) => ({ status: "failed", progress: "progress" in previous ? previous.progress : [], message: failureText(response.status) }));
+        const message = await failureText(response);
+        for (const id of ids) fail(id, message);
         return;
       }
       for await (const event of events(response)) {
+        const id = ids.find((candidate) => candidate === event.experiment);
+        if (!id) continue;
         if (event.type === "progress") {
-          update(id, (previous) => ({ status: "running", progress: [...("progress" in previous ? previous.progress : []), event.message] }));
+          update(id, (previous) => ({ status: "running", progress: [...progressOf(previous), event.message] }));
         } else if (event.type === "result") {
-          finished = true;
-          update(id, (previous) => ({ status: "done", progress: "progress" in previous ? previous.progress : [], claims: event.claims }));
+          finished.add(id);
+          update(id, (previous) => ({ status: "done", progress: progressOf(previous), claims: event.claims }));
         } else {
-          finished = true;
-          update(id, (previous) => ({ status: "failed", progress: "progress" in previous ? previous.progress : [], message: event.message }));
+          finished.add(id);
+          fail(id, event.message);
         }
       }
     } catch {
       // A dropped connection: said in general words, like every failure.
     }
-    if (!finished) update(id, (previous) => ({ status: "failed", progress: "progress" in previous ? previous.progress : [], message: GENERIC_FAILURE }));
+    for (const id of ids) if (!finished.has(id)) fail(id, GENERIC_FAILURE);
   }
 
   async function runAll(): Promise<void> {
-    // One after the other: the server runs them in turn anyway, and the size figures stay undisturbed.
-    for (const experiment of experiments) await run(experiment.id);
+    setRanAll(true);
+    await run(
+      experiments.map((experiment) => experiment.id),
+      RUN_ALL,
+    );
   }
+
+  const allFinished = experiments.every((experiment) => {
+    const status = runs[experiment.id]?.status;
+    return status === "done" || status === "failed";
+  });
 
   return (
     <>
@@ -105,6 +129,7 @@ export function CompareLab({ experiments }: { experiments: ExperimentSummary[] }
           Run all
         </button>
       </p>
+      {ranAll && allFinished && <Summary experiments={experiments} runs={runs} />}
       {experiments.map((experiment) => {
         const state = runs[experiment.id] ?? { status: "idle" };
         return (
@@ -114,7 +139,7 @@ export function CompareLab({ experiments }: { experiments: ExperimentSummary[] }
               Claim: <q>{experiment.summary}</q>
             </p>
             <div className={styles.controls}>
-              <button type="button" aria-label={`Run ${experiment.title}`} onClick={() => void run(experiment.id)} disabled={busy}>
+              <button type="button" aria-label={`Run ${experiment.title}`} onClick={() => void run([experiment.id], experiment.id)} disabled={busy}>
                 Run
               </button>
               <span role="status" aria-live="polite">
@@ -138,6 +163,60 @@ export function CompareLab({ experiments }: { experiments: ExperimentSummary[] }
   );
 }
 
+/** Every claim of a "Run all" in one table: each side's figures (by the columns' tone) and the verdict. */
+function Summary({ experiments, runs }: { experiments: ExperimentSummary[]; runs: Partial<Record<ExperimentId, RunState>> }) {
+  const side = (claim: ClaimResult, tone: Tone) => {
+    const columns = claim.columns.filter((column) => column.tone === tone);
+    if (columns.length === 0) return "—";
+    return (
+      <ul className={styles.figures}>
+        {columns.map((column) => (
+          <li key={column.key}>
+            {column.heading}: <strong>{column.figure}</strong>
+          </li>
+        ))}
+      </ul>
+    );
+  };
+  return (
+    <section className="card" aria-labelledby="summary-heading" data-testid="summary">
+      <h2 id="summary-heading">Every claim at a glance</h2>
+      <table className={styles.table}>
+        <caption>The figures measured by this run, and each verdict</caption>
+        <thead>
+          <tr>
+            <th scope="col">Claim</th>
+            <th scope="col">Database session</th>
+            <th scope="col">JWT</th>
+            <th scope="col">Verdict</th>
+          </tr>
+        </thead>
+        <tbody>
+          {experiments.flatMap((experiment) => {
+            const state = runs[experiment.id];
+            if (state?.status !== "done") {
+              return [
+                <tr key={experiment.id} data-testid={`summary-${experiment.id}`}>
+                  <th scope="row">{experiment.title}</th>
+                  <td colSpan={3}>{state?.status === "failed" ? state.message : "Not run."}</td>
+                </tr>,
+              ];
+            }
+            return state.claims.map((claim) => (
+              <tr key={claim.id} data-testid={`summary-${claim.id}`}>
+                <th scope="row">{claim.claim}</th>
+                <td>{side(claim, "session")}</td>
+                <td>{side(claim, "token")}</td>
+                <td>{claim.verdict}</td>
+              </tr>
+            ));
+          })}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 function ClaimView({ claim }: { claim: ClaimResult }) {
   const headingId = `claim-${claim.id}`;
   return (
@@ -148,7 +227,7 @@ function ClaimView({ claim }: { claim: ClaimResult }) {
       </p>
       <div className={styles.columns}>
         {claim.columns.map((column) => (
-          <section key={column.key} className={styles.column} aria-label={column.heading} data-testid={`column-${column.key}`}>
+          <section key={column.key} className={`${styles.column} ${styles[column.tone]}`} aria-label={column.heading} data-testid={`column-${column.key}`}>
             <h4>{column.heading}</h4>
             <p className={styles.figure}>{column.figure}</p>
             <p className={styles.detail}>{column.detail}</p>

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { experimentSummaries } from "@/lib/lab";
+import { formatDuration } from "@/lib/lab/verdicts";
 import { env } from "@/lib/platform/env";
 import { revocationSummary } from "@/lib/sessions/revocation";
 import { sessionStoreName } from "@/lib/sessions/store";
@@ -14,6 +15,15 @@ export const metadata: Metadata = { title: "Comparison lab · Session or Token" 
  * their own (lib/lab/), so nobody needs to be signed in and nobody's session
  * is touched.
  */
+/** The limits the route enforces (app/api/compare/run), in words. */
+function runLimits(): string {
+  const perWindow =
+    env.RATE_LIMIT_COMPARE_PER_IP === 0
+      ? "no limit on how many runs an address starts"
+      : `at most ${env.RATE_LIMIT_COMPARE_PER_IP} runs per address per ${formatDuration(env.RATE_LIMIT_WINDOW_SECONDS)} ("Run all" counts as one)`;
+  return `Experiments take turns on this server, one at a time; each address has one run going at a time, and ${perWindow}.`;
+}
+
 export default function ComparePage() {
   return (
     <>
@@ -34,6 +44,7 @@ export default function ComparePage() {
         <dd>{env.ACCESS_TOKEN_TTL_SECONDS} s</dd>
       </dl>
       <p>{revocationSummary()}</p>
+      <p data-testid="run-limits">{runLimits()}</p>
       <CompareLab experiments={experimentSummaries()} />
       <p>
         <Link href="/">Home</Link> · <Link href="/dashboard">Dashboard</Link>

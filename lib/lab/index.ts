@@ -2,6 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { log } from "../platform/log";
 import { revocationExperiment } from "./revocation";
+import { RUN_ALL } from "./run-all";
 import { sizeExperiment } from "./size";
 import type { ClaimResult, LabEvent, LabRun } from "./types";
 
@@ -16,8 +17,10 @@ export type ExperimentId = (typeof experiments)[number]["id"];
 
 const experimentIds = experiments.map((experiment) => experiment.id) as [ExperimentId, ...ExperimentId[]];
 
-/** The body of POST /api/compare/run: exactly one known experiment, nothing else. */
-export const RunInputSchema = z.strictObject({ experiment: z.enum(experimentIds) });
+export type RunSelection = ExperimentId | typeof RUN_ALL;
+
+/** The body of POST /api/compare/run: one known experiment or "all", nothing else. */
+export const RunInputSchema = z.strictObject({ experiment: z.enum([...experimentIds, RUN_ALL]) });
 
 /** What the page lists before anything runs (plain data for the client component). */
 export function experimentSummaries(): { id: ExperimentId; title: string; summary: string }[] {
@@ -27,20 +30,47 @@ export function experimentSummaries(): { id: ExperimentId; title: string; summar
 /** Generic text for the client; the details go to the log. */
 export const RUN_FAILED_MESSAGE = "The experiment failed. Please try again.";
 
-// Runs take turns in this process: two at once would time each other's
-// requests (the size experiment measures latency), and a queue bounds the load
-// any number of visitors can put on the server to one run at a time.
+// Experiments take turns in this process: two at once would time each other's
+// requests (the size experiment measures latency), so the load any number of
+// visitors can put on the server is one experiment at a time.
 let queue: Promise<unknown> = Promise.resolve();
-let waiting = 0;
+let turnsTaken = 0;
 
 function inTurn<T>(task: () => Promise<T>, onWait: () => void): Promise<T> {
-  if (waiting > 0) onWait();
-  waiting += 1;
+  if (turnsTaken > 0) onWait();
+  turnsTaken += 1;
   const turn = queue.then(task, task);
   queue = turn.catch(() => undefined).finally(() => {
-    waiting -= 1;
+    turnsTaken -= 1;
   });
   return turn;
+}
+
+/**
+ * Admission, per process: one run at a time per client address (a second one
+ * while the first goes on is refused, not queued), and at most this many runs
+ * admitted at once from everyone together — beyond that the server is busy and
+ * says so, rather than queueing without end.
+ */
+export const MAX_RUNS_ADMITTED = 4;
+const clientsRunning = new Set<string>();
+
+export type RunAdmission =
+  | { admitted: true; stream: ReadableStream<Uint8Array> }
+  | { admitted: false; reason: "client-busy" | "server-busy" };
+
+/**
+ * Admits a run for `client` (its address) and returns its event stream, or
+ * says why not. The client stays busy until the run has ended — also when the
+ * reader went away, because the run goes on until its throwaway accounts are
+ * gone.
+ */
+export function admitRun(client: string, selection: RunSelection, lab: Omit<LabRun, "progress">): RunAdmission {
+  if (clientsRunning.has(client)) return { admitted: false, reason: "client-busy" };
+  if (clientsRunning.size >= MAX_RUNS_ADMITTED) return { admitted: false, reason: "server-busy" };
+  clientsRunning.add(client);
+  const ids = selection === RUN_ALL ? experiments.map((experiment) => experiment.id) : [selection];
+  return { admitted: true, stream: runAsNdjson(ids, lab, () => clientsRunning.delete(client)) };
 }
 
 /** Runs one experiment; every event (progress, then the result or a generic error) goes to `emit`. */
@@ -64,11 +94,12 @@ export async function runExperiment(id: ExperimentId, lab: Omit<LabRun, "progres
 }
 
 /**
- * The run as newline-delimited JSON, one event per line, written as it happens.
- * The run goes on if the reader goes away: its throwaway account is removed
- * either way (lib/lab/throwaway.ts).
+ * The run (its experiments one after another) as newline-delimited JSON, one
+ * event per line, written as it happens. The run goes on if the reader goes
+ * away: its throwaway accounts are removed either way (lib/lab/throwaway.ts);
+ * `onEnd` is called once it has.
  */
-export function runAsNdjson(id: ExperimentId, lab: Omit<LabRun, "progress">): ReadableStream<Uint8Array> {
+function runAsNdjson(ids: readonly ExperimentId[], lab: Omit<LabRun, "progress">, onEnd: () => void): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let open = true;
   return new ReadableStream<Uint8Array>({
@@ -81,11 +112,16 @@ export function runAsNdjson(id: ExperimentId, lab: Omit<LabRun, "progress">): Re
           open = false;
         }
       };
-      void runExperiment(id, lab, emit).finally(() => {
-        if (!open) return;
-        open = false;
-        controller.close();
-      });
+      void (async () => {
+        for (const id of ids) await runExperiment(id, lab, emit);
+      })()
+        .catch((error: unknown) => log.error("lab.run_failed", { error }))
+        .finally(() => {
+          onEnd();
+          if (!open) return;
+          open = false;
+          controller.close();
+        });
     },
     cancel() {
       open = false;

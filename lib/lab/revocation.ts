@@ -7,7 +7,7 @@ import { ALLOWED_ALGORITHMS, API_AUDIENCE, BROWSER_AUDIENCE } from "../tokens/jw
 import { send } from "./loopback";
 import { probeRevocation, type RevocationCheck } from "./probe";
 import { withThrowawayAccount } from "./throwaway";
-import type { ClaimResult, Experiment, LabRun } from "./types";
+import type { ClaimResult, Experiment, LabRun, Tone } from "./types";
 import { formatDuration, formatMs, revocationOutcome, revocationVerdict, usableForSeconds, type RevocationRole, type RevocationRow } from "./verdicts";
 
 /**
@@ -130,6 +130,11 @@ export const revocationExperiment = {
   },
 } satisfies Experiment<"revocation">;
 
+/** A database session is the session side; every signed credential (and the refresh token of their family) the token side. */
+function toneOf(row: RevocationRow): Tone {
+  return row.role === "session" ? "session" : "token";
+}
+
 export function revocationClaim(rows: RevocationRow[]): ClaimResult {
   const mode = env.REVOCATION_MODE;
   const { verdict, caveat } = revocationVerdict(mode, rows);
@@ -141,7 +146,7 @@ export function revocationClaim(rows: RevocationRow[]): ClaimResult {
     measured: `Time from sign-out or revocation until a copy of a throwaway credential is refused, on this server (REVOCATION_MODE=${mode}, over loopback HTTP) and by a verifier holding only the public key.`,
     columns: rows
       .filter((row) => row.role !== "refresh")
-      .map((row) => ({ key: row.key, heading: row.label, figure: short(row), detail: revocationOutcome(row) })),
+      .map((row) => ({ key: row.key, heading: row.label, tone: toneOf(row), figure: short(row), detail: revocationOutcome(row) })),
     charts: [
       {
         title: "How long a revoked copy stays usable",
@@ -151,7 +156,7 @@ export function revocationClaim(rows: RevocationRow[]): ClaimResult {
           label: row.label,
           value: usableForSeconds(row),
           display: row.refusedAfterMs !== null ? formatMs(row.refusedAfterMs) : `until exp: ${formatDuration(usableForSeconds(row))}`,
-          tone: row.role === "session" ? ("session" as const) : ("token" as const),
+          tone: toneOf(row),
         })),
       },
     ],

@@ -162,9 +162,10 @@ function lightweightClaim(session: SizeRow, token: SizeRow, bearerBytes: number,
     id: "size-lightweight",
     claim: "A session id is lightweight; a JWT is heavier on every request.",
     measured: `Bytes of the cookie (name=value) each strategy's real sign-in sets, sent on every request, and the median of ${REQUESTS_PER_VARIANT} loopback requests to ${ROUTE} carrying it.`,
-    columns: rows.map((row) => ({
+    columns: rows.map((row, index) => ({
       key: row.key,
       heading: row.label,
+      tone: index === 0 ? ("session" as const) : ("token" as const),
       figure: `${row.cookieBytes} bytes`,
       detail: row.p50Ms === null ? "" : `median request ${formatMs(row.p50Ms)}, ${Math.round(row.requestsPerSecond ?? 0)} req/s`,
     })),
@@ -207,10 +208,11 @@ function growthClaim(rows: SizeRow[], oversize: SizeRow, headerLimit: number, ve
       ...rows.slice(0, 1).concat(rows.slice(-1)).map((row) => ({
         key: row.key,
         heading: row.label,
+        tone: "token" as const,
         figure: `${row.cookieBytes} bytes`,
         detail: `median ${row.p50Ms === null ? "—" : formatMs(row.p50Ms)}, ${Math.round(row.requestsPerSecond ?? 0)} req/s; browser: ${browser(row)}`,
       })),
-      { key: oversize.key, heading: oversize.label, figure: `${oversize.cookieBytes} bytes`, detail: `server answered ${oversize.status ?? "nothing (connection closed)"}` },
+      { key: oversize.key, heading: oversize.label, tone: "token" as const, figure: `${oversize.cookieBytes} bytes`, detail: `server answered ${oversize.status ?? "nothing (connection closed)"}` },
     ],
     charts: [
       {

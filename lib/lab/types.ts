@@ -14,7 +14,7 @@ export interface Bar {
   value: number;
   /** The value as the page shows it ("2.1 ms", "338 bytes"). */
   display: string;
-  tone: "session" | "token" | "neutral";
+  tone: Tone;
   /** Set when the bar crosses a limit ("dropped by browsers"). */
   flag?: string;
 }
@@ -35,10 +35,15 @@ export interface Table {
   rows: { key: string; cells: string[] }[];
 }
 
+/** The tone of a bar or column: which side of the comparison it belongs to. */
+export type Tone = "session" | "token" | "neutral";
+
 /** The two sides of a claim, next to each other. */
 export interface Column {
   key: string;
   heading: string;
+  /** The summary of a run lists each claim's session and token figures by this. */
+  tone: Tone;
   figure: string;
   detail: string;
 }
