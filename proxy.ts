@@ -2,6 +2,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { sessionCookieOptions } from "./lib/auth/cookies";
 import { VERIFIED_TICKET_HEADER, issueTicket, refusesCrossSite, renewedCookie, resolveRequestSession } from "./lib/auth/request";
 import { errorResponse } from "./lib/http/responses";
+import { demoFrameOrigins } from "./lib/lab/demo-origins";
 import { env } from "./lib/platform/env";
 import { log } from "./lib/platform/log";
 import { applySecurityHeaders, contentSecurityPolicy, newNonce } from "./lib/security/headers";
@@ -85,7 +86,9 @@ export async function proxy(request: NextRequest) {
     forwarded.set(VERIFIED_TICKET_HEADER, issueTicket(session));
   }
 
-  const csp = contentSecurityPolicy(newNonce(), env.NODE_ENV === "development", [new URL(env.DOWNSTREAM_URL).origin]);
+  // The comparison lab frames the downstream service's demo pages (lib/lab/demo-origins.ts); no other page frames anything.
+  const frameOrigins = pathname === "/compare" ? demoFrameOrigins() : [];
+  const csp = contentSecurityPolicy(newNonce(), env.NODE_ENV === "development", [new URL(env.DOWNSTREAM_URL).origin], frameOrigins);
   forwarded.set("Content-Security-Policy", csp);
   const response = NextResponse.next({ request: { headers: forwarded } });
   response.headers.set("Content-Security-Policy", csp);

@@ -184,13 +184,14 @@ async function startOnce(options) {
 /**
  * Start the downstream service (examples/downstream/service.mjs) on a free
  * loopback port and resolve once /health answers. The service prints the
- * address it listens on; it is started with port 0, so there is no race for it.
+ * address it listens on; by default it is started with port 0, so there is no race for it.
  *
  * @param {object} options
  * @param {string} options.appOrigin the app's origin exactly as the browser sees it (the only CORS origin)
  * @param {string} [options.jwksUrl] default `${appOrigin}/.well-known/jwks.json`
  * @param {Record<string, string | undefined>} [options.env] extra environment (merged over process.env)
  * @param {string} [options.host] interface to bind (default 127.0.0.1)
+ * @param {number} [options.port] fixed port (default 0: any free one)
  * @param {number} [options.timeoutMs] how long to wait for readiness (default 15 s)
  * @param {string} [options.logFile] append the service's output to this file
  * @param {boolean} [options.echo] also copy the service's output to this process's stderr
@@ -202,7 +203,7 @@ export async function startDownstream(options) {
     ...process.env,
     ...options.env,
     DOWNSTREAM_HOST: host,
-    DOWNSTREAM_PORT: '0',
+    DOWNSTREAM_PORT: String(options.port ?? 0),
     APP_ORIGIN: options.appOrigin,
     JWKS_URL: options.jwksUrl ?? `${options.appOrigin}/.well-known/jwks.json`,
   };

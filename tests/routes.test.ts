@@ -44,6 +44,9 @@ const PUBLIC: Record<string, string> = {
   "POST /api/auth/[...nextauth]": "Auth.js: the credentials callback (password + Auth.js CSRF token), sign-out",
   "POST /api/compare/run":
     "comparison lab: runs on throwaway accounts of its own, never the caller's session; same-origin only, rate-limited per address",
+  "POST /api/compare/csrf-demo/session": "comparison lab: a demo cookie and demo Bearer token, never the caller's session; same-origin only",
+  "POST /api/compare/csrf-demo/transfer":
+    "comparison lab: the CSRF demo's made-up transfer, authorized only by the demo credentials; the cross-site rule of publicRoute, its refusal worded",
   "GET /api/dev/mailbox": "development mail catcher: 404 unless the in-process catcher is in use and the client is on this machine",
 };
 

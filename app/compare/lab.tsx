@@ -5,6 +5,7 @@ import type { ExperimentId } from "@/lib/lab";
 import { RUN_ALL } from "@/lib/lab/run-all";
 import type { Chart, ClaimResult, LabEvent, Table, Tone } from "@/lib/lab/types";
 import styles from "./compare.module.css";
+import { BROWSER_DEMOS, BrowserDemo } from "./demo-frame";
 
 interface ExperimentSummary {
   id: ExperimentId;
@@ -66,7 +67,7 @@ async function failureText(response: Response): Promise<string> {
 const progressOf = (state: RunState): string[] => ("progress" in state ? state.progress : []);
 
 /** The lab: a Run button per experiment, Run all, the progress as it streams, each claim, and after Run all a summary. */
-export function CompareLab({ experiments }: { experiments: ExperimentSummary[] }) {
+export function CompareLab({ experiments, demoOrigins }: { experiments: ExperimentSummary[]; demoOrigins: string[] }) {
   const [runs, setRuns] = useState<Partial<Record<ExperimentId, RunState>>>({});
   const [ranAll, setRanAll] = useState(false);
   const busy = Object.values(runs).some((run) => run?.status === "running");
@@ -156,6 +157,9 @@ export function CompareLab({ experiments }: { experiments: ExperimentSummary[] }
             )}
             {state.status === "failed" && <p role="alert" className="alert">{state.message}</p>}
             {state.status === "done" && state.claims.map((claim) => <ClaimView key={claim.id} claim={claim} />)}
+            {state.status === "done" && BROWSER_DEMOS.has(experiment.id) && (
+              <BrowserDemo experiment={experiment.id} origins={demoOrigins} renderClaim={(claim) => <ClaimView claim={claim} />} />
+            )}
           </section>
         );
       })}

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { experimentSummaries } from "@/lib/lab";
 import { formatDuration } from "@/lib/lab/verdicts";
+import { demoFrameOrigins } from "@/lib/lab/demo-origins";
 import { env } from "@/lib/platform/env";
 import { revocationSummary } from "@/lib/sessions/revocation";
 import { sessionStoreName } from "@/lib/sessions/store";
@@ -45,7 +46,7 @@ export default function ComparePage() {
       </dl>
       <p>{revocationSummary()}</p>
       <p data-testid="run-limits">{runLimits()}</p>
-      <CompareLab experiments={experimentSummaries()} />
+      <CompareLab experiments={experimentSummaries()} demoOrigins={demoFrameOrigins()} />
       <p>
         <Link href="/">Home</Link> · <Link href="/dashboard">Dashboard</Link>
       </p>

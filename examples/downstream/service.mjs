@@ -9,10 +9,15 @@
 //
 //   GET /api/greeting   Authorization: Bearer <access token>  → 200 greeting | 401 | 503
 //   GET /health         → 200 {"ok":true}
+//   GET /demo/xss, /demo/xss/account, /demo/csrf   the comparison lab's demo pages
+//                       (demo values only; framable by APP_ORIGIN alone; see README.md)
 //
 // CORS allows exactly one origin (APP_ORIGIN), without credentials.
 // Environment: see README.md next to this file. Start: `npm run downstream`.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 
 /** Authorization headers over this size are refused unread. */
@@ -54,7 +59,7 @@ function parseHttpUrl(value) {
  * Reads and checks the environment. Throws a ConfigError listing every bad
  * value, so one start-up attempt shows all of them.
  */
-function readConfig(source = process.env) {
+export function readConfig(source = process.env) {
   const problems = [];
   const bad = (variable, value, problem) => problems.push(`${variable}=${JSON.stringify(value)}: ${problem}`);
   /** The trimmed value, the default when unset, or null (reported) when set but empty. */
@@ -201,7 +206,7 @@ function loggablePath(rawUrl) {
   return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
-function createApp(config, { verify = createVerifier(config), log = console.log } = {}) {
+export function createApp(config, { verify = createVerifier(config), log = console.log } = {}) {
   async function greeting(req, res) {
     const header = req.headers.authorization;
     if (header === undefined) return unauthorized(res, 'no credentials');
@@ -227,9 +232,13 @@ function createApp(config, { verify = createVerifier(config), log = console.log 
     sendJson(res, 200, { ok: true });
   }
 
+  const demo = createDemoPages(config);
   const routes = new Map([
     ['/api/greeting', greeting],
     ['/health', health],
+    ['/demo/xss', demo.xssPage],
+    ['/demo/xss/account', demo.xssAccount],
+    ['/demo/csrf', demo.csrfPage],
   ]);
 
   async function handle(req, res) {
@@ -294,6 +303,149 @@ function createApp(config, { verify = createVerifier(config), log = console.log 
   };
 }
 
+
+// ------------------------------------------------------------- lab demos ---
+//
+// Pages the app's comparison lab (/compare) frames to show, in the visitor's
+// browser, what a script injected into a page can do with a token in
+// localStorage and with an HttpOnly cookie, and what a cross-origin form can
+// do with a cookie. Everything on them is a demo value made up here: no
+// credential of the app or of the visitor is ever on these pages. Each is
+// framable by APP_ORIGIN alone (frame-ancestors) and answered only to a frame
+// (Sec-Fetch-Dest: iframe), and reports to APP_ORIGIN only (postMessage with
+// that exact target origin).
+
+/** The demo's own HttpOnly cookie (a made-up value; Path keeps it to the demo's pages). */
+export const DEMO_COOKIE = 'demo_session';
+/** Where the demo page keeps its made-up token. */
+export const DEMO_STORAGE_KEY = 'demo_access_token';
+/** Longest injected note the XSS demo reflects. */
+const MAX_NOTE_BYTES = 4 * 1024;
+/** The demo cookie lives as long as a visit to the lab page needs. */
+const DEMO_COOKIE_MAX_AGE_SECONDS = 600;
+
+const htmlEscape = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** A value fit for an inline script: JSON with everything that could end the script element escaped. */
+const scriptValue = (value) => JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+function cookieValue(header, name) {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return null;
+}
+
+function createDemoPages(config) {
+  // Demo cookies are made up here and checked against this process's own key: they prove nothing anywhere else.
+  const demoKey = randomBytes(32);
+  const mac = (nonce) => createHmac('sha256', demoKey).update(`demo-session:${nonce}`).digest('base64url');
+  const newDemoCookie = () => {
+    const nonce = randomBytes(16).toString('base64url');
+    return `${nonce}.${mac(nonce)}`;
+  };
+  const isDemoCookie = (value) => {
+    const [nonce, tag, extra] = (value ?? '').split('.');
+    if (!nonce || !tag || extra !== undefined) return false;
+    const expected = Buffer.from(mac(nonce));
+    const given = Buffer.from(tag);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  /** A made-up token shaped like a JWT (unsigned: `alg: none`), so the page holds what an SPA would. */
+  const demoToken = () => {
+    const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    return `${part({ alg: 'none', typ: 'JWT' })}.${part({ sub: 'demo-user', demo: true, iat: Math.floor(Date.now() / 1000) })}.`;
+  };
+
+  /** Only a frame may load a demo page: a top-level visit (a link someone was sent) gets nothing. */
+  function framedOnly(req, res) {
+    if (req.headers['sec-fetch-dest'] === 'iframe') return true;
+    res.locals.reason = 'demo page outside a frame';
+    sendJson(res, 403, { error: 'frame_only' });
+    return false;
+  }
+
+  function sendHtml(res, html, { csp, cookie }) {
+    res.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': Buffer.byteLength(html),
+      'Content-Security-Policy': csp,
+      'Referrer-Policy': 'no-referrer',
+      ...(cookie ? { 'Set-Cookie': cookie } : {}),
+    });
+    res.end(html);
+  }
+
+  /**
+   * A deliberately injectable page: it keeps a made-up token in localStorage
+   * and a made-up session in an HttpOnly cookie, then writes the `note`
+   * parameter into the page unescaped — the reflected XSS. Its CSP lets inline
+   * script run (that is the flaw shown) but lets the page connect nowhere but
+   * itself and be framed by the app alone.
+   */
+  function xssPage(req, res) {
+    if (!framedOnly(req, res)) return;
+    const note = new URL(req.url ?? '/', 'http://downstream.invalid').searchParams.get('note') ?? '';
+    if (Buffer.byteLength(note) > MAX_NOTE_BYTES) return sendJson(res, 400, { error: 'bad_request' });
+    const html = `<!doctype html><meta charset="utf-8"><title>Injectable demo page</title>
+<body style="font:14px system-ui;margin:8px">
+<p>Demo page on another origin than the app: a made-up token in localStorage, a made-up session in an HttpOnly cookie.</p>
+<script>localStorage.setItem(${scriptValue(DEMO_STORAGE_KEY)}, ${scriptValue(demoToken())});</script>
+<p>Your note: ${note}</p>
+</body>`;
+    sendHtml(res, html, {
+      csp: `default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors ${config.appOrigin}`,
+      cookie: `${DEMO_COOKIE}=${newDemoCookie()}; HttpOnly; SameSite=Lax; Path=/demo/; Max-Age=${DEMO_COOKIE_MAX_AGE_SECONDS}`,
+    });
+  }
+
+  /** What the demo cookie authorizes: the demo page's own "account" (same origin only, so no CORS headers). */
+  function xssAccount(req, res) {
+    const value = cookieValue(req.headers.cookie, DEMO_COOKIE);
+    if (!isDemoCookie(value)) {
+      res.locals.reason = value === null ? 'no demo cookie' : 'not a demo cookie';
+      return sendJson(res, 401, { error: 'unauthorized' });
+    }
+    sendJson(res, 200, { account: 'demo', authorizedBy: `${DEMO_COOKIE} cookie (HttpOnly)` });
+  }
+
+  /**
+   * The attacker's page for the CSRF demo: a form that posts to the app's demo
+   * endpoint, sent the way the browser sends that form (POST, urlencoded,
+   * cookies as the browser decides) by fetch, so the app's answer can be read
+   * and reported to the lab page.
+   */
+  function csrfPage(req, res) {
+    if (!framedOnly(req, res)) return;
+    const nonce = randomBytes(16).toString('base64');
+    const target = `${config.appOrigin}/api/compare/csrf-demo/transfer`;
+    const html = `<!doctype html><meta charset="utf-8"><title>Cross-origin form</title>
+<body style="font:14px system-ui;margin:8px">
+<form id="forged" method="post" action="${htmlEscape(target)}"><input type="hidden" name="amount" value="100"><input type="hidden" name="to" value="attacker"><button>Win a prize</button></form>
+<script nonce="${nonce}">
+(async () => {
+  const form = document.getElementById('forged');
+  const report = { type: 'sot-demo-csrf', pageOrigin: location.origin, status: 0, verdict: null };
+  try {
+    const response = await fetch(form.action, { method: 'POST', body: new URLSearchParams(new FormData(form)), credentials: 'include', mode: 'cors' });
+    report.status = response.status;
+    // What each defence decided, in a header the app exposes to these demo pages only.
+    report.verdict = response.headers.get('X-Csrf-Demo');
+  } catch {
+    report.status = 0;
+  }
+  parent.postMessage(report, ${scriptValue(config.appOrigin)});
+})();
+</script>
+</body>`;
+    sendHtml(res, html, {
+      csp: `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; connect-src ${config.appOrigin}; form-action ${config.appOrigin}; base-uri 'none'; frame-ancestors ${config.appOrigin}`,
+    });
+  }
+
+  return { xssPage, xssAccount, csrfPage };
+}
+
 // ------------------------------------------------------------------- main ---
 
 async function main() {
@@ -354,4 +506,4 @@ async function main() {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-await main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -18,11 +18,13 @@ import { credentialSource, isStateChanging, presentedToken, refusesCrossSite, re
  *   sent), 401 with a Bearer challenge without a valid credential, the
  *   cross-site rule on state-changing methods, sliding renewal of a browser
  *   JWT, and fail-closed 503 when the session store cannot be reached.
- * - `publicRoute(handler, { sessionCookie })`: a route anyone may call. The
+ * - `publicRoute(handler, { sessionCookie, refusal })`: a route anyone may call. The
  *   cross-site rule on state-changing methods: a request a browser sends from
  *   another site gets 403; so does, where the route acts with the browser's
  *   session cookie (`sessionCookie: true`: sign-in replaces it, sign-out ends
- *   it), one that carries it without saying where it comes from.
+ *   it), one that carries it without saying where it comes from. `refusal`
+ *   words that 403 for a route that must explain it (anything but a 403 from
+ *   it, or a failure, gives the plain one).
  */
 export type RouteHandler = (request: Request) => Promise<Response>;
 
@@ -64,12 +66,17 @@ export function withSession(handler: (request: Request, session: Session) => Pro
   );
 }
 
-export function publicRoute(handler: RouteHandler, { sessionCookie = false }: { sessionCookie?: boolean } = {}): RouteHandler {
+export function publicRoute(
+  handler: RouteHandler,
+  { sessionCookie = false, refusal }: { sessionCookie?: boolean; refusal?: (request: Request) => Promise<Response> } = {},
+): RouteHandler {
   return mark(
     async (request: Request) => {
       if (isStateChanging(request.method) && refusesCrossSite(request, sessionCookie ? credentialSource(request).cookies : null)) {
         log.warn("csrf.refused", { path: new URL(request.url).pathname, origin: request.headers.get("origin"), site: request.headers.get("sec-fetch-site") });
-        return forbidden();
+        // A route may word its own refusal (the lab's CSRF demo says which defence refused), but it stays a 403.
+        const worded = refusal ? await refusal(request).catch(() => null) : null;
+        return worded?.status === 403 ? worded : forbidden();
       }
       return handler(request);
     },

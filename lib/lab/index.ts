@@ -1,17 +1,20 @@
 import "server-only";
 import { z } from "zod";
 import { log } from "../platform/log";
+import { csrfExperiment } from "./csrf";
+import { downstreamExperiment } from "./downstream";
 import { revocationExperiment } from "./revocation";
 import { RUN_ALL } from "./run-all";
 import { sizeExperiment } from "./size";
 import type { ClaimResult, LabEvent, LabRun } from "./types";
+import { xssExperiment } from "./xss";
 
 /**
  * The comparison lab's registry: every experiment, in the order the page
  * shows them. A new experiment is one file (an `Experiment`) plus one entry here;
  * the route's input schema and the page follow from this list.
  */
-export const experiments = [revocationExperiment, sizeExperiment] as const;
+export const experiments = [revocationExperiment, sizeExperiment, downstreamExperiment, xssExperiment, csrfExperiment] as const;
 
 export type ExperimentId = (typeof experiments)[number]["id"];
 

@@ -27,6 +27,8 @@ export interface Answer {
   /** HTTP status; null when the connection failed before one arrived. */
   status: number | null;
   body: string;
+  /** The answer's headers (empty when there was no answer). */
+  headers: http.IncomingHttpHeaders;
 }
 
 /** Largest answer body read (the JWKS, /api/me): anything larger is cut, never buffered without end. */
@@ -55,12 +57,12 @@ export function send(
           size += chunk.length;
           if (size <= MAX_BODY_BYTES) chunks.push(chunk);
         });
-        response.on("end", () => resolve({ status: response.statusCode ?? null, body: Buffer.concat(chunks).toString("utf8") }));
-        response.on("error", () => resolve({ status: response.statusCode ?? null, body: "" }));
+        response.on("end", () => resolve({ status: response.statusCode ?? null, body: Buffer.concat(chunks).toString("utf8"), headers: response.headers }));
+        response.on("error", () => resolve({ status: response.statusCode ?? null, body: "", headers: response.headers }));
       },
     );
     // A refused or reset connection is an outcome to report (the oversize header), not an exception.
-    request.on("error", () => resolve({ status: null, body: "" }));
+    request.on("error", () => resolve({ status: null, body: "", headers: {} }));
     request.on("timeout", () => request.destroy());
     request.end(options.body);
   });

@@ -8,7 +8,7 @@ import "server-only";
  * have no proxy); applySecurityHeaders sets the same ones on the proxy's own
  * answers (redirects, 403, 503) and no-store on private pages.
  */
-export function contentSecurityPolicy(nonce: string, development: boolean, connectOrigins: string[] = []): string {
+export function contentSecurityPolicy(nonce: string, development: boolean, connectOrigins: string[] = [], frameOrigins: string[] = []): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${development ? " 'unsafe-eval'" : ""}`,
@@ -16,6 +16,8 @@ export function contentSecurityPolicy(nonce: string, development: boolean, conne
     "img-src 'self' data:",
     "font-src 'self'",
     ["connect-src 'self'", ...connectOrigins].join(" "),
+    // Frames only where a page needs them (the comparison lab's demo frames), from exactly those origins.
+    ...(frameOrigins.length > 0 ? [`frame-src ${frameOrigins.join(" ")}`] : []),
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",

@@ -1,0 +1,48 @@
+import "server-only";
+import { env } from "../platform/env";
+
+/**
+ * Where the lab's other-origin experiments go: the downstream service
+ * (DOWNSTREAM_URL) and the pages it hosts for the browser demos. A browser
+ * counts 127.0.0.1:A and 127.0.0.1:B as one site (ports do not count) but
+ * localhost and 127.0.0.1 as two, so the service is framed under both names:
+ * the one the visitor's page uses is same-site (its cookies are first-party in
+ * the frame), the other is cross-site (SameSite keeps cookies from it).
+ */
+
+const LOOPBACK_NAMES: Record<string, string> = { localhost: "127.0.0.1", "127.0.0.1": "localhost" };
+
+/** The downstream service's origin as configured (the CSP's connect-src has it too). */
+export function downstreamOrigin(): string {
+  return new URL(env.DOWNSTREAM_URL).origin;
+}
+
+/** The downstream origin and, for a loopback name, the same service under the other name. */
+export function demoFrameOrigins(): string[] {
+  const url = new URL(env.DOWNSTREAM_URL);
+  const twin = LOOPBACK_NAMES[url.hostname];
+  if (!twin) return [url.origin];
+  const other = new URL(url.origin);
+  other.hostname = twin;
+  return [url.origin, other.origin];
+}
+
+/**
+ * The downstream service as the lab may reach it from this process: only an
+ * http origin on loopback (127.x, [::1], or localhost, sent to 127.0.0.1), so
+ * a configuration can never point the lab's requests at another host.
+ */
+export function downstreamLoopbackTarget(raw: string = env.DOWNSTREAM_URL): URL | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "http:" || url.username !== "" || url.password !== "") return null;
+  const host = url.hostname === "localhost" ? "127.0.0.1" : url.hostname;
+  const loopback = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "[::1]";
+  if (!loopback) return null;
+  const target = new URL(`http://${host}:${url.port || "80"}/`);
+  return target;
+}
