@@ -33,8 +33,8 @@ async function runExperiment(page: Page, title: string): Promise<Locator> {
   return section;
 }
 
-test('the lab runs both experiments on throwaway accounts, with figures that match this server', async ({ page, signIn, strongPasswordHash }) => {
-  test.setTimeout(120_000);
+test('the lab runs every experiment on throwaway accounts, with figures that match this server', async ({ page, signIn, strongPasswordHash }) => {
+  test.setTimeout(240_000);
   // The visitor: an id as long as the throwaway account's (a cuid, 25 characters), so their real JWT cookie
   // is exactly as long as the one the lab has this server issue.
   const visitor = { id: `c${randomBytes(12).toString('hex')}`, name: 'Lab visitor', email: uniqueEmail('lab'), password: STRONG_PASSWORD };
@@ -51,6 +51,8 @@ test('the lab runs both experiments on throwaway accounts, with figures that mat
   const mode = (await page.getByTestId('revocation-mode').textContent())?.trim() ?? '';
   expect(['strict', 'pushed', 'stateless']).toContain(mode);
   if (process.env.REVOCATION_MODE) expect(mode).toBe(process.env.REVOCATION_MODE);
+  const store = (await page.locator('dt:text-is("Session store") + dd').textContent())?.trim() ?? '';
+  expect(['database', 'redis']).toContain(store);
 
   // ---- revocation ----
   const revocation = await runExperiment(page, 'Revocation');
@@ -79,7 +81,7 @@ test('the lab runs both experiments on throwaway accounts, with figures that mat
   // ---- Run all: every experiment in one run, then the summary of every claim ----
   await page.getByRole('button', { name: 'Run all' }).click();
   const summary = page.getByRole('region', { name: 'Every claim at a glance' });
-  await expect(summary).toBeVisible({ timeout: 90_000 });
+  await expect(summary).toBeVisible({ timeout: 150_000 });
   for (const section of await page.getByTestId(/^experiment-/).all()) await expect(section.getByRole('status')).toHaveText('Done.');
   const summaryRow = (claimId: string) => summary.getByTestId(`summary-${claimId}`);
   await expect(summaryRow('revocation').getByRole('cell').nth(0)).toContainText('Database session — this server: refused after');
@@ -87,6 +89,10 @@ test('the lab runs both experiments on throwaway accounts, with figures that mat
   await expect(summaryRow('size-lightweight').getByRole('cell').nth(0)).toContainText(`${Buffer.byteLength(`${COOKIE.database}=`) + 43} bytes`);
   await expect(summaryRow('size-lightweight').getByRole('cell').nth(1)).toContainText(`${ownCookieBytes} bytes`);
   await expect(summaryRow('size-growth').getByRole('cell').nth(0)).toHaveText('—');
+  await expect(summaryRow('cost').getByRole('cell').nth(0)).toContainText(/Database session cookie: [+−][\d.]+ m?s per request/);
+  await expect(summaryRow('cost').getByRole('cell').nth(1)).toContainText(/JWT cookie: [+−][\d.]+ m?s per request/);
+  await expect(summaryRow('hybrid').getByRole('cell').nth(0)).toContainText(/Database session: [\d.]+ (µs|ms) per check/);
+  await expect(summaryRow('hybrid').getByRole('cell').nth(1)).toContainText(/JWT \+ session check \(sid\): [\d.]+ (µs|ms) per check/);
 
   // ---- size on the wire ----
   const size = page.getByRole('region', { name: 'Size on the wire', exact: true });
@@ -119,6 +125,69 @@ test('the lab runs both experiments on throwaway accounts, with figures that mat
   expect(oversize[5]).toBe('431');
   await expect(growth.getByTestId('verdict')).toContainText('got 431');
   await expect(growth.getByTestId('verdict')).toContainText('over 4096 bytes');
+
+  // ---- server cost per request ----
+  const cost = page.getByRole('region', { name: 'Server cost per request', exact: true }).getByTestId('claim-cost');
+  await expect(cost.getByRole('img', { name: /Added time per request over the bare route/ })).toBeVisible();
+  await expect(cost.getByRole('img', { name: /Bytes stored per session/ })).toBeVisible();
+  for (const key of ['database', 'jwt', 'api']) {
+    // Signed: on a busy machine a median can come out below the bare route's.
+    await expect(cost.getByTestId(`column-${key}`)).toContainText(/[+−][\d.]+ m?s per request/);
+    const timed = await cells(cost.getByTestId(`row-${key}`));
+    expect(timed[1], `${key}: median /api/me`).toMatch(/^[\d.]+ m?s$/);
+    expect(timed[4], `${key}: verify() in process`).toMatch(/^[\d.]+ (µs|ms) \(/);
+    expect(timed[6], `${key}: every /api/me answered 200 (control)`).toMatch(/^0 of [1-9]\d*$/);
+  }
+  expect((await cells(cost.getByTestId('row-bare')))[3]).toBe('0 reads');
+  expect((await cells(cost.getByTestId('row-database')))[5]).toBe('— (opaque token)');
+  expect((await cells(cost.getByTestId('row-jwt')))[5]).toMatch(/^[\d.]+ (µs|ms)$/);
+  if (store === 'database') {
+    // What each kind reads per request in this mode: the session row unless pushed mode remembers it; the JWT's sid only in strict mode.
+    expect((await cells(cost.getByTestId('row-database')))[3]).toBe(mode === 'pushed' ? '0 reads' : '1 read');
+    expect((await cells(cost.getByTestId('row-jwt')))[3]).toBe(mode === 'strict' ? '1 read' : '0 reads');
+    expect((await cells(cost.getByTestId('row-api')))[3]).toBe(mode === 'strict' ? '1 read' : '0 reads');
+  }
+  const storedBytes = async (key: string) => {
+    const stored = await cells(cost.getByTestId(`row-stored-${key}`));
+    expect(stored[3], `${key}: per million users`).toMatch(/^[\d.]+ (MB|GB)$/);
+    return Number(stored[2]);
+  };
+  const databaseStored = await storedBytes('database');
+  const jwtStored = await storedBytes('jwt');
+  expect(jwtStored).toBeGreaterThan(0);
+  // The database session's row also holds the hash of its cookie token (43 characters).
+  expect(databaseStored).toBeGreaterThan(jwtStored);
+  await expect(cost.getByTestId('row-stored-jwt')).toContainText('session record (sid)');
+  const noBench = cost.getByTestId('row-bench-none');
+  if (await noBench.count()) await expect(noBench).toContainText('npm run bench');
+  else await expect(cost.getByRole('table', { name: /^Benchmark run of / })).toBeVisible();
+  await expect(cost.getByTestId('verdict')).toContainText(
+    mode === 'strict' ? 'Not here: with REVOCATION_MODE=strict the JWT reads the store' : mode === 'stateless' ? 'Partly true here' : 'neither reads the store',
+  );
+  await expect(cost.getByTestId('caveat')).not.toBeEmpty();
+
+  // ---- JWT tied to a session ----
+  const hybrid = page.getByRole('region', { name: 'JWT tied to a session', exact: true }).getByTestId('claim-hybrid');
+  await expect(hybrid.getByRole('img', { name: /Cost of one check, in process/ })).toBeVisible();
+  await expect(hybrid.getByRole('img', { name: /How long the JWT stays usable after its session is revoked/ })).toBeVisible();
+  for (const key of ['jwt-signature', 'jwt-sid', 'database']) await expect(hybrid.getByTestId(`column-${key}`)).toContainText(/[\d.]+ (µs|ms) per check/);
+  // The link: the JWT's sid is the id of the session record shown next to it, revoked by the run.
+  const sid = (await cells(hybrid.getByTestId('row-claim-sid')))[1];
+  expect(sid).toMatch(/^[A-Za-z0-9_-]{10,}$/);
+  expect(await cells(hybrid.getByTestId('row-record-id'))).toEqual(['id', sid, sid]);
+  expect(await cells(hybrid.getByTestId('row-record-kind'))).toEqual(['kind', 'jwt', 'jwt']);
+  const revokedAt = await cells(hybrid.getByTestId('row-record-revokedAt'));
+  expect(revokedAt[1]).toBe('null');
+  expect(revokedAt[2]).toMatch(/^\d{4}-\d\d-\d\dT/);
+  if (store === 'database') {
+    expect((await cells(hybrid.getByTestId('row-check-signature')))[2]).toBe('0 reads');
+    expect((await cells(hybrid.getByTestId('row-check-signature-session')))[2]).toBe('1 read');
+  }
+  expect((await cells(hybrid.getByTestId('row-jwt-server')))[1]).toBe('yes');
+  expect((await cells(hybrid.getByTestId('row-jwt-server')))[2]).toMatch(signedOnServer);
+  expect((await cells(hybrid.getByTestId('row-jwt-offline')))[2]).toMatch(/^still accepted after /);
+  await expect(hybrid.getByTestId('verdict')).toContainText(mode === 'stateless' ? 'Linked but not enforced here' : `True here, and it pays: the JWT carries sid and REVOCATION_MODE=${mode}`);
+  await expect(hybrid.getByTestId('caveat')).not.toBeEmpty();
 
   // ---- nothing left behind, nothing of the visitor's touched ----
   expect(await labLeftovers(LAB_DOMAIN)).toEqual({ users: 0, sessions: 0, auditEvents: 0 });

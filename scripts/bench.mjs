@@ -25,6 +25,8 @@
 //
 //   npm run bench [-- --duration=5 --rounds=3 --warmup=2 --connections=10]
 //                 [--only=ping,me-jwt,…] [--json=bench.json] [--postgres]
+//                 (the figures always go to data/results/bench.json, or data/results/bench-cluster.json
+//                 with --cluster, where the comparison lab reads them; --json= writes a copy elsewhere too)
 //                 [--cpu-prof=<dir>]   (a V8 CPU profile of each server, as `node --cpu-prof` writes)
 //                 [--cluster[=N]]      (instead: through nginx on PostgreSQL, see clusterBench below)
 import autocannon from 'autocannon';
@@ -72,6 +74,8 @@ const CONNECTIONS = Math.min(option('connections', 10), 200);
 const ROUNDS = Math.min(option('rounds', 3), 9);
 const ONLY = raw('only') ? new Set(raw('only').split(',').filter(Boolean)) : null;
 const JSON_FILE = raw('json') || null;
+/** Where the latest figures always go (data/ is not in git): the comparison lab's cost experiment reads bench.json. */
+const RESULTS_DIR = path.join(ROOT, 'data', 'results');
 const POSTGRES = raw('postgres') !== undefined;
 const CPU_PROF_DIR = raw('cpu-prof') ? path.resolve(raw('cpu-prof')) : null;
 const CLUSTER = raw('cluster') === undefined ? null : raw('cluster') === '' ? 3 : option('cluster', 3);
@@ -456,23 +460,40 @@ async function main() {
     printRows(postgresRows);
   }
 
-  if (JSON_FILE) {
-    const strip = (list) => list?.map(({ rounds, ...row }) => ({ ...row, rounds: rounds.map((r) => ({ ...r })) })) ?? null;
-    const report = {
-      date: new Date().toISOString(),
-      machine,
-      settings: { connections: CONNECTIONS, warmupSeconds: WARMUP, rounds: ROUNDS, durationSeconds: DURATION },
-      jwtCookieBytes: sqlite.credentials.jwtCookieBytes,
-      proxyHop: proxyHop(rows),
-      sqlite: strip(rows),
-      postgres: strip(postgresRows),
-    };
-    fs.writeFileSync(JSON_FILE, JSON.stringify(report, null, 2) + '\n');
-    console.log(`\nfigures written to ${JSON_FILE}`);
-  }
+  const strip = (list) => list?.map(({ rounds, ...row }) => ({ ...row, rounds: rounds.map((r) => ({ ...r })) })) ?? null;
+  writeReport('bench.json', {
+    date: new Date().toISOString(),
+    machine,
+    settings: { connections: CONNECTIONS, warmupSeconds: WARMUP, rounds: ROUNDS, durationSeconds: DURATION, only: ONLY ? [...ONLY] : null, cpuProfile: CPU_PROF_DIR !== null },
+    // What the servers ran with (the environment the bench was started in, else the app's defaults).
+    revocationMode: process.env.REVOCATION_MODE || 'strict',
+    sessionStore: process.env.SESSION_STORE || 'database',
+    jwtCookieBytes: sqlite.credentials.jwtCookieBytes,
+    proxyHop: proxyHop(rows),
+    sqlite: strip(rows),
+    postgres: strip(postgresRows),
+  });
   const problems = [...rows, ...(postgresRows ?? [])].filter((row) => row.problems > 0);
   if (problems.length > 0) {
     throw new Error(`unexpected answers on ${problems.map((row) => row.label).join(', ')}: the numbers above are not comparable`);
+  }
+}
+
+/**
+ * Writes a run's figures to data/results/<name> (replaced whole: a reader never
+ * sees half a file) and, with --json=, to that file as well.
+ */
+function writeReport(name, report) {
+  const text = JSON.stringify(report, null, 2) + '\n';
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const target = path.join(RESULTS_DIR, name);
+  const partial = `${target}.${process.pid}.tmp`;
+  fs.writeFileSync(partial, text);
+  fs.renameSync(partial, target);
+  console.log(`\nfigures written to ${path.relative(process.cwd(), target) || target}`);
+  if (JSON_FILE) {
+    fs.writeFileSync(JSON_FILE, text);
+    console.log(`figures written to ${JSON_FILE}`);
   }
 }
 
@@ -627,13 +648,12 @@ async function clusterBench() {
       cluster = null;
     }
   }
-  if (JSON_FILE) {
-    fs.writeFileSync(
-      JSON_FILE,
-      JSON.stringify({ date: new Date().toISOString(), machine, settings: { connections: CONNECTIONS, warmupSeconds: WARMUP, rounds: ROUNDS, durationSeconds: DURATION, instances: CLUSTER }, cluster: report }, null, 2) + '\n',
-    );
-    console.log(`\nfigures written to ${JSON_FILE}`);
-  }
+  writeReport('bench-cluster.json', {
+    date: new Date().toISOString(),
+    machine,
+    settings: { connections: CONNECTIONS, warmupSeconds: WARMUP, rounds: ROUNDS, durationSeconds: DURATION, instances: CLUSTER },
+    cluster: report,
+  });
 }
 
 try {

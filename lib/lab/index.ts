@@ -1,8 +1,10 @@
 import "server-only";
 import { z } from "zod";
 import { log } from "../platform/log";
+import { costExperiment } from "./cost";
 import { csrfExperiment } from "./csrf";
 import { downstreamExperiment } from "./downstream";
+import { hybridExperiment } from "./hybrid";
 import { revocationExperiment } from "./revocation";
 import { RUN_ALL } from "./run-all";
 import { sizeExperiment } from "./size";
@@ -14,7 +16,7 @@ import { xssExperiment } from "./xss";
  * shows them. A new experiment is one file (an `Experiment`) plus one entry here;
  * the route's input schema and the page follow from this list.
  */
-export const experiments = [revocationExperiment, sizeExperiment, downstreamExperiment, xssExperiment, csrfExperiment] as const;
+export const experiments = [revocationExperiment, sizeExperiment, downstreamExperiment, xssExperiment, csrfExperiment, costExperiment, hybridExperiment] as const;
 
 export type ExperimentId = (typeof experiments)[number]["id"];
 

@@ -7,7 +7,7 @@ import { ALLOWED_ALGORITHMS, API_AUDIENCE, BROWSER_AUDIENCE } from "../tokens/jw
 import { send } from "./loopback";
 import { probeRevocation, type RevocationCheck } from "./probe";
 import { withThrowawayAccount } from "./throwaway";
-import type { ClaimResult, Experiment, LabRun, Tone } from "./types";
+import type { Bar, ClaimResult, Experiment, LabRun, Tone } from "./types";
 import { formatDuration, formatMs, revocationOutcome, revocationVerdict, usableForSeconds, type RevocationRole, type RevocationRow } from "./verdicts";
 
 /**
@@ -20,7 +20,8 @@ import { formatDuration, formatMs, revocationOutcome, revocationVerdict, usableF
  * and jose; no store), which is what any other service would be.
  */
 
-function isSignedToken(value: string): boolean {
+/** True for a compact JWS (a signed token), false for an opaque cookie token. */
+export function isSignedToken(value: string): boolean {
   try {
     decodeProtectedHeader(value);
     return true;
@@ -29,7 +30,8 @@ function isSignedToken(value: string): boolean {
   }
 }
 
-async function publicKeyVerifier(lab: LabRun): Promise<(value: string) => Promise<boolean>> {
+/** A verifier holding only this server's public keys (its JWKS, fetched once) and jose: no store, no cache. */
+export async function publicKeyVerifier(lab: LabRun): Promise<(value: string) => Promise<boolean>> {
   const answer = await send(lab.origin, "/.well-known/jwks.json");
   if (answer.status !== 200) throw new Error(`JWKS answered ${answer.status}`);
   const jwks = createLocalJWKSet(JSON.parse(answer.body) as JSONWebKeySet);
@@ -43,7 +45,12 @@ async function publicKeyVerifier(lab: LabRun): Promise<(value: string) => Promis
   };
 }
 
-const OFFLINE = "service with only the public key";
+export const OFFLINE = "service with only the public key";
+
+/** Whether this server accepts a credential on GET /api/me over loopback, presented with the given headers. */
+export function acceptedByThisServer(lab: LabRun, headers: (value: string) => Record<string, string>): (value: string) => Promise<boolean> {
+  return async (value) => (await send(lab.origin, "/api/me", { headers: headers(value) })).status === 200;
+}
 
 /** Per check of one probe: its row key, its role, and (if not the probed credential's) its own expiry. */
 interface Planned {
@@ -60,8 +67,6 @@ export const revocationExperiment = {
   async run(lab: LabRun): Promise<ClaimResult[]> {
     lab.progress("Fetching this server's public keys (JWKS) for the public-key-only verifier");
     const offlineAccepts = await publicKeyVerifier(lab);
-    const servedBy = (headers: (value: string) => Record<string, string>) => async (value: string) =>
-      (await send(lab.origin, "/api/me", { headers: headers(value) })).status === 200;
 
     const rows = await withThrowawayAccount(async (account) => {
       lab.progress("Created a throwaway account; issuing one credential of each kind");
@@ -88,7 +93,7 @@ export const revocationExperiment = {
         // Loopback is plain http, so the server reads the plain cookie name.
         const cookie = `${cookieNameFor(strategy, false)}=${issued.value}`;
         const signed = isSignedToken(issued.value);
-        const checks: RevocationCheck[] = [{ label: `${strategy.label} — this server`, accepts: servedBy(() => ({ cookie })) }];
+        const checks: RevocationCheck[] = [{ label: `${strategy.label} — this server`, accepts: acceptedByThisServer(lab, () => ({ cookie })) }];
         if (signed) checks.push({ label: `${strategy.label} — ${OFFLINE}`, accepts: offlineAccepts });
         plan(
           issued,
@@ -112,7 +117,7 @@ export const revocationExperiment = {
       plan(
         { value: pair.access_token, expires: accessExpires },
         [
-          { label: "API access token — this server", accepts: servedBy((value) => ({ authorization: `Bearer ${value}` })) },
+          { label: "API access token — this server", accepts: acceptedByThisServer(lab, (value) => ({ authorization: `Bearer ${value}` })) },
           { label: `API access token — ${OFFLINE}`, accepts: offlineAccepts },
           { label: "API refresh token — this server", accepts: refreshHonoured },
         ],
@@ -135,6 +140,32 @@ function toneOf(row: RevocationRow): Tone {
   return row.role === "session" ? "session" : "token";
 }
 
+/** One bar per probed verifier: how long the revoked copy stayed usable (until refused, or until exp). */
+export function usabilityBars(rows: readonly RevocationRow[], tone: (row: RevocationRow) => Tone): Bar[] {
+  return rows.map((row) => ({
+    key: row.key,
+    label: row.label,
+    value: usableForSeconds(row),
+    display: row.refusedAfterMs !== null ? formatMs(row.refusedAfterMs) : `until exp: ${formatDuration(usableForSeconds(row))}`,
+    tone: tone(row),
+  }));
+}
+
+export const PROBE_TABLE_COLUMNS = ["Credential — verifier", "Accepted before revocation", "After revocation", "Usable for"];
+
+/** A probed verifier as a table row: the control, what it answered after the revocation, and for how long the copy was usable. */
+export function probeTableRow(row: RevocationRow): { key: string; cells: string[] } {
+  return {
+    key: row.key,
+    cells: [
+      row.label,
+      row.acceptedBefore ? "yes" : "no",
+      row.refusedAfterMs !== null ? `refused after ${formatMs(row.refusedAfterMs)}` : `still accepted after ${formatMs(row.probedForMs)}`,
+      row.refusedAfterMs !== null ? formatMs(row.refusedAfterMs) : `until exp (${formatDuration(usableForSeconds(row))})`,
+    ],
+  };
+}
+
 export function revocationClaim(rows: RevocationRow[]): ClaimResult {
   const mode = env.REVOCATION_MODE;
   const { verdict, caveat } = revocationVerdict(mode, rows);
@@ -151,28 +182,14 @@ export function revocationClaim(rows: RevocationRow[]): ClaimResult {
       {
         title: "How long a revoked copy stays usable",
         unit: "seconds",
-        bars: rows.map((row) => ({
-          key: row.key,
-          label: row.label,
-          value: usableForSeconds(row),
-          display: row.refusedAfterMs !== null ? formatMs(row.refusedAfterMs) : `until exp: ${formatDuration(usableForSeconds(row))}`,
-          tone: toneOf(row),
-        })),
+        bars: usabilityBars(rows, toneOf),
       },
     ],
     tables: [
       {
         caption: `Revocation on this server (REVOCATION_MODE=${mode}) and for a service holding only the public key`,
-        columns: ["Credential — verifier", "Accepted before revocation", "After revocation", "Usable for"],
-        rows: rows.map((row) => ({
-          key: row.key,
-          cells: [
-            row.label,
-            row.acceptedBefore ? "yes" : "no",
-            row.refusedAfterMs !== null ? `refused after ${formatMs(row.refusedAfterMs)}` : `still accepted after ${formatMs(row.probedForMs)}`,
-            row.refusedAfterMs !== null ? formatMs(row.refusedAfterMs) : `until exp (${formatDuration(usableForSeconds(row))})`,
-          ],
-        })),
+        columns: PROBE_TABLE_COLUMNS,
+        rows: rows.map(probeTableRow),
       },
     ],
     verdict,
