@@ -31,11 +31,13 @@
 // Playwright's counts added up. A step that fails without reporting failed tests
 // of its own (typecheck, lint, build, a server that would not start, ...) adds one
 // to M, so the line and the exit status always agree.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { format } from 'node:util';
 import { findPgBin, startPgCluster } from './pg-cluster.mjs';
 import { ROOT, killGroup, startAppWithDownstream } from './app-process.mjs';
 import { findNginx, startCluster } from './cluster.mjs';
@@ -134,6 +136,21 @@ const yellow = (t) => paint('33', t);
 const stripAnsi = (text) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
 const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
 
+/**
+ * Steps that run side by side (see STAGES) write into a buffer of their own, printed
+ * whole when the step ends, so their outputs never interleave. Everything a step
+ * prints goes through console.log/console.error or runCommand, which both look here.
+ */
+const stepOutput = new AsyncLocalStorage();
+for (const method of ['log', 'error']) {
+  const original = console[method].bind(console);
+  console[method] = (...args) => {
+    const buffer = stepOutput.getStore();
+    if (buffer) buffer.push(`${format(...args)}\n`);
+    else original(...args);
+  };
+}
+
 function header(title) {
   const line = '='.repeat(72);
   console.log(`\n${bold(line)}\n${bold(`== ${title}`)}\n${bold(line)}`);
@@ -151,25 +168,38 @@ function banner(lines, paintFn = yellow) {
  */
 function runCommand(cmd, args, { env, capture = false, cwd = ROOT } = {}) {
   console.log(paint('2', `$ ${[cmd, ...args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`));
+  const buffer = stepOutput.getStore();
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
       cwd,
       env: { ...process.env, ...env },
       detached: true,
-      stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'],
+      stdio: ['ignore', capture || buffer ? 'pipe' : 'inherit', buffer ? 'pipe' : 'inherit'],
     });
     children.add(child.pid);
     let stdout = '';
-    if (capture) {
+    const streams = [];
+    if (child.stdout) {
+      streams.push(new Promise((done) => child.stdout.on('close', done)));
       child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-        process.stdout.write(chunk);
+        if (capture) stdout += chunk;
+        if (buffer) buffer.push(chunk.toString());
+        else process.stdout.write(chunk);
       });
     }
-    const finish = (code, signal) => {
+    if (buffer && child.stderr) {
+      streams.push(new Promise((done) => child.stderr.on('close', done)));
+      child.stderr.on('data', (chunk) => buffer.push(chunk.toString()));
+    }
+    let finished = false;
+    const finish = async (code, signal) => {
+      if (finished) return;
+      finished = true;
       children.delete(child.pid);
       // reap anything the command left behind in its group
       killGroup(child.pid, 'SIGKILL');
+      // the rest of its output, unless something outside the group still holds the pipe
+      await Promise.race([Promise.all(streams), new Promise((done) => setTimeout(done, 2_000).unref())]);
       resolve({ code, signal, stdout });
     };
     child.on('error', (error) => {
@@ -259,13 +289,26 @@ async function unit() {
   }
   const noRedis = redisMissing('The rate-limit tests (tests/rate-limit-redis.test.ts)');
   console.log(`${files.length} test file(s)`);
-  const result = await runCommand(
-    BIN('tsx'),
-    ['--conditions=react-server', '--test', `--test-concurrency=${UNIT_CONCURRENCY}`, '--test-reporter=spec', ...files.map((f) => path.relative(ROOT, f))],
-    { capture: true, env: { NODE_ENV: 'test', FORCE_COLOR: color ? '1' : '0' } },
-  );
-  const counts = parseNodeTestCounts(result.stdout);
-  return { ok: ok(result) && counts !== null && counts.failed === 0 && !(noRedis && isCI), tests: counts ?? undefined, note: noRedis ?? undefined };
+  // The migrated database and the key file every test file starts from, made once by the
+  // project's scripts (tests/support/test-env.ts copies them instead of running both per file).
+  fs.mkdirSync(TMP_ROOT, { recursive: true });
+  const template = fs.mkdtempSync(path.join(TMP_ROOT, 'unit-template-'));
+  try {
+    const templateEnv = { DATABASE_URL: `file:${path.join(template, 'test.db')}`, KEYS_FILE: path.join(template, 'keys.json'), LOG_LEVEL: 'silent', KEYS_ENCRYPTION_KEY: '' };
+    const prepared =
+      ok(await runCommand(process.execPath, [path.join(ROOT, 'scripts', 'db-migrate.mjs')], { env: templateEnv })) &&
+      ok(await runCommand(BIN('tsx'), ['--conditions=react-server', path.join(ROOT, 'scripts', 'keys.ts'), 'init'], { env: templateEnv }));
+    if (!prepared) return { ok: false, note: 'could not migrate the template database or create its keys' };
+    const result = await runCommand(
+      BIN('tsx'),
+      ['--conditions=react-server', '--test', `--test-concurrency=${UNIT_CONCURRENCY}`, '--test-reporter=spec', ...files.map((f) => path.relative(ROOT, f))],
+      { capture: true, env: { NODE_ENV: 'test', FORCE_COLOR: color ? '1' : '0', TEST_ENV_TEMPLATE_DIR: template } },
+    );
+    const counts = parseNodeTestCounts(result.stdout);
+    return { ok: ok(result) && counts !== null && counts.failed === 0 && !(noRedis && isCI), tests: counts ?? undefined, note: noRedis ?? undefined };
+  } finally {
+    fs.rmSync(template, { recursive: true, force: true });
+  }
 }
 
 async function chromium() {
@@ -532,6 +575,55 @@ const CLUSTER_VARIANTS = {
   },
 };
 
+/** Cluster start-ups begun ahead of their step: label -> the promise startVariantCluster returned. */
+const clusterStarts = new Map();
+
+/**
+ * Starts the cluster of a step (CLUSTER_VARIANTS) and registers its clean-up. Never
+ * rejects: resolves to { cluster, stop, authSecret, ms, lines } or { error, lines }; `lines`
+ * holds what the start-up printed, for the step to show.
+ */
+function startVariantCluster(label, noRedis) {
+  const variant = CLUSTER_VARIANTS[label];
+  // The cluster's Auth.js secret, known to the specs: e2e/cluster/redis.spec.ts names an
+  // account's rate-limit counter with it (an HMAC of the address).
+  const authSecret = crypto.randomBytes(32).toString('base64url');
+  const lines = [];
+  const started = Date.now();
+  // The cluster's own temp directory (nginx config and logs, instance logs, keys
+  // file) lives in the system temp dir: nginx's workers must be able to reach it.
+  return startCluster({
+    instances: CLUSTER_INSTANCES,
+    port: 0,
+    freshDatabase: true,
+    // Rate-limit counters in a throwaway Redis shared by the instances (never a REDIS_URL of the caller's).
+    redis: !noRedis,
+    freshRedis: true,
+    // The deployment pushed revocation is for: every instance keeps revocations in
+    // memory, fed by PostgreSQL LISTEN/NOTIFY (strict mode on PostgreSQL: e2e-postgres).
+    env: {
+      ...E2E_LIMITS,
+      REVOCATION_MODE: 'pushed',
+      SESSION_STORE: variant.sessionStore,
+      JWKS_MAX_AGE_SECONDS: CLUSTER_JWKS_MAX_AGE_SECONDS,
+      AUTH_SECRET: authSecret,
+      ...(noRedis ? { REDIS_URL: '' } : {}),
+    },
+    keepDir: true,
+    log: (line) => lines.push(line),
+  }).then(
+    (cluster) => {
+      // keepDir: the logs stay for a failed run; an interrupted one leaves nothing behind.
+      const stop = addCleanup(async () => {
+        await cluster.stop();
+        if (interrupted) fs.rmSync(cluster.dir, { recursive: true, force: true });
+      });
+      return { cluster, stop, authSecret, ms: Date.now() - started, lines };
+    },
+    (error) => ({ error, lines }),
+  );
+}
+
 function cluster() {
   return clusterStep('cluster');
 }
@@ -568,9 +660,15 @@ async function clusterStep(label) {
   // Without redis-server the cluster runs with its counters in PostgreSQL and e2e/cluster/redis.spec.ts skips.
   const noRedis = redisMissing(variant.sessionStore === 'redis' ? 'The cluster tests with sessions in Redis' : 'The cluster tests (e2e/cluster/redis.spec.ts)');
   if (noRedis && variant.sessionStore === 'redis') return { ok: !isCI, skipped: true, note: noRedis };
-  // The cluster's Auth.js secret, known to the specs: e2e/cluster/redis.spec.ts names an
-  // account's rate-limit counter with it (an HMAC of the address).
-  const authSecret = crypto.randomBytes(32).toString('base64url');
+  // Started ahead of this step (next to the "cluster" step's own start-up), or now.
+  const start = clusterStarts.get(label) ?? startVariantCluster(label, noRedis);
+  clusterStarts.delete(label);
+  // The cluster with sessions in Redis starts side by side with this one: two start-ups
+  // (initdb, setup.mjs, three next start) that each spend much of their time on one
+  // thread. It waits, idle, for its own step.
+  if (label === 'cluster' && selected.has('cluster-redis') && playwrightArgs.length === 0 && findRedisServer()) {
+    clusterStarts.set('cluster-redis', startVariantCluster('cluster-redis', null));
+  }
 
   fs.mkdirSync(TMP_ROOT, { recursive: true });
   const dir = fs.mkdtempSync(path.join(TMP_ROOT, `e2e-${label}-`));
@@ -580,36 +678,19 @@ async function clusterStep(label) {
   let stopControl = null;
   let keep = false;
   try {
-    const started = Date.now();
-    // The cluster's own temp directory (nginx config and logs, instance logs, keys
-    // file) lives in the system temp dir: nginx's workers must be able to reach it.
-    running = await startCluster({
-      instances: CLUSTER_INSTANCES,
-      port: 0,
-      freshDatabase: true,
-      // Rate-limit counters in a throwaway Redis shared by the instances (never a REDIS_URL of the caller's).
-      redis: !noRedis,
-      freshRedis: true,
-      // The deployment pushed revocation is for: every instance keeps revocations in
-      // memory, fed by PostgreSQL LISTEN/NOTIFY (strict mode on PostgreSQL: e2e-postgres).
-      env: {
-        ...E2E_LIMITS,
-        REVOCATION_MODE: 'pushed',
-        SESSION_STORE: variant.sessionStore,
-        JWKS_MAX_AGE_SECONDS: CLUSTER_JWKS_MAX_AGE_SECONDS,
-        AUTH_SECRET: authSecret,
-        ...(noRedis ? { REDIS_URL: '' } : {}),
-      },
-      keepDir: true,
-      log: (line) => console.log(line),
-    });
-    const cluster = running;
-    // keepDir: the logs stay for a failed run; an interrupted one leaves nothing behind.
-    stopCluster = addCleanup(async () => {
-      await cluster.stop();
-      if (interrupted) fs.rmSync(cluster.dir, { recursive: true, force: true });
-    });
-    console.log(`cluster ready in ${seconds(Date.now() - started)}: ${cluster.url} → ${cluster.instances.map((i) => `${i.id} ${i.url}`).join(', ')}`);
+    const started = await start;
+    for (const line of started.lines) console.log(line);
+    if (started.error) throw started.error;
+    running = started.cluster;
+    const { cluster, authSecret } = started;
+    stopCluster = started.stop;
+    console.log(`cluster ready in ${seconds(started.ms)}: ${cluster.url} → ${cluster.instances.map((i) => `${i.id} ${i.url}`).join(', ')}`);
+    // The tests run with no start-up next to them.
+    for (const [other, pending] of clusterStarts) {
+      const waited = Date.now();
+      const { error } = await pending;
+      console.log(`${other}: its cluster ${error ? 'could not start (reported in its step)' : 'is ready'}; waited ${seconds(Date.now() - waited)} for it`);
+    }
     const control = await startClusterControl(cluster);
     stopControl = addCleanup(() => control.close());
 
@@ -702,9 +783,18 @@ const IMPLEMENTATIONS = {
 const suiteStarted = Date.now();
 console.log(`node ${process.version} on ${process.platform}/${process.arch}; steps: ${[...selected].join(', ')}`);
 
-for (const name of STEPS) {
-  if (!selected.has(name) || interrupted) continue;
-  header(name);
+/**
+ * Steps in one stage run side by side; stages run one after the other, in STEPS order.
+ * Side by side only where neither needs the other nor the CPU the other leaves idle
+ * goes to waste: tsc and eslint are one thread each; the unit files (three at a time)
+ * fill what next build leaves idle (its type check and page-data collection use one
+ * thread). tsc reads .next/types, so it never runs next to the build. The e2e steps
+ * keep both cores to themselves.
+ */
+const STAGES = [['typecheck', 'lint'], ['unit', 'chromium', 'build'], ['e2e-sqlite'], ['e2e-postgres'], ['cluster'], ['cluster-redis'], ['outage']];
+if (STAGES.flat().sort().join() !== [...STEPS].sort().join()) throw new Error('STAGES must hold every step once');
+
+async function runStep(name) {
   const started = Date.now();
   let outcome;
   try {
@@ -713,12 +803,42 @@ for (const name of STEPS) {
     console.log(red(String(error?.stack ?? error)));
     outcome = { ok: false, note: 'crashed' };
   }
-  if (interrupted) break;
   const ms = Date.now() - started;
   const status = outcome.skipped ? 'skipped' : outcome.ok ? 'passed' : 'failed';
-  results.push({ name, status, ms, tests: outcome.tests, note: outcome.note });
-  const paintFn = status === 'failed' ? red : status === 'skipped' ? yellow : green;
-  console.log(paintFn(`-- ${name}: ${status} in ${seconds(ms)}${outcome.note ? ` (${outcome.note})` : ''}`));
+  return { name, status, ms, tests: outcome.tests, note: outcome.note };
+}
+
+function reportStep(result) {
+  const paintFn = result.status === 'failed' ? red : result.status === 'skipped' ? yellow : green;
+  console.log(paintFn(`-- ${result.name}: ${result.status} in ${seconds(result.ms)}${result.note ? ` (${result.note})` : ''}`));
+}
+
+for (const stage of STAGES) {
+  if (interrupted) break;
+  const names = STEPS.filter((name) => stage.includes(name) && selected.has(name));
+  if (names.length === 1) {
+    header(names[0]);
+    const result = await runStep(names[0]);
+    if (interrupted) break;
+    results.push(result);
+    reportStep(result);
+  } else if (names.length > 1) {
+    console.log(paint('2', `\n(side by side: ${names.join(', ')}; each one's output follows when it ends)`));
+    const done = await Promise.all(
+      names.map(async (name) => {
+        const buffer = [];
+        const result = await stepOutput.run(buffer, () => runStep(name));
+        if (!interrupted) {
+          header(`${name} (side by side with ${names.filter((other) => other !== name).join(', ')})`);
+          process.stdout.write(buffer.join(''));
+          reportStep(result);
+        }
+        return result;
+      }),
+    );
+    if (interrupted) break;
+    results.push(...done);
+  }
 }
 
 if (interrupted) {
