@@ -151,3 +151,30 @@ export async function labLeftovers(domain: string): Promise<{ users: number; ses
     auditEvents: await queryCount('SELECT COUNT(*) AS n FROM "AuditEvent" a LEFT JOIN "User" u ON u."id" = a."userId" WHERE a."email" LIKE $1 OR u."email" LIKE $2', [pattern, pattern]),
   };
 }
+
+/** Number of provider identities stored for (issuer, subject) (Account: provider = issuer, providerAccountId = subject). */
+export function countProviderAccounts(issuer: string, subject: string): Promise<number> {
+  return queryCount('SELECT COUNT(*) AS n FROM "Account" WHERE "provider" = $1 AND "providerAccountId" = $2', [issuer, subject]);
+}
+
+export interface SessionOrigin {
+  strategy: string;
+  signInMethod: string | null;
+  idpIssuer: string | null;
+  idpSubject: string | null;
+  idpSessionId: string | null;
+}
+
+/** How each Session row of the user with this email was signed in to (oldest first). */
+export function sessionOriginsForEmail(email: string): Promise<SessionOrigin[]> {
+  return run<SessionOrigin>(
+    'SELECT s."strategy", s."signInMethod", s."idpIssuer", s."idpSubject", s."idpSessionId" FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = $1 ORDER BY s."createdAt"',
+    [email],
+  );
+}
+
+/** Whether the user with this email has a password (false: provider-only account). */
+export async function hasPassword(email: string): Promise<boolean> {
+  const [row] = await run<{ passwordHash: string | null }>('SELECT "passwordHash" FROM "User" WHERE "email" = $1', [email]);
+  return Boolean(row?.passwordHash);
+}

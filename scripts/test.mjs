@@ -39,7 +39,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { format } from 'node:util';
 import { findPgBin, startPgCluster } from './pg-cluster.mjs';
-import { ROOT, killGroup, startAppWithDownstream } from './app-process.mjs';
+import { ROOT, freePort, killGroup, startAppWithDownstream } from './app-process.mjs';
+import { CALLBACK_PATH, startIdp } from './idp.mjs';
 import { findNginx, startCluster } from './cluster.mjs';
 import { findRedisServer } from './redis-process.mjs';
 
@@ -384,6 +385,7 @@ async function runE2E(label, makeDatabase) {
   let downstream = null;
   let stopServer = null;
   let stopDownstream = null;
+  let stopIdp = null;
   let keep = false;
   try {
     const databaseUrl = await makeDatabase(dir);
@@ -402,10 +404,16 @@ async function runE2E(label, makeDatabase) {
       return { ok: false, note: 'setup.mjs failed' };
     }
 
-    // The app on a free loopback port, and next to it the downstream service, which
+    // A real OpenID Connect provider in this process (e2e/oidc.spec.ts): it must know
+    // the app's callback URL, so the app's port is chosen first.
+    const appPort = await freePort();
+    const idp = await startIdp({ redirectUris: [`http://127.0.0.1:${appPort}${CALLBACK_PATH}`] });
+    stopIdp = addCleanup(() => idp.stop());
+    console.log(`OpenID Connect provider: ${idp.issuer}`);
+    // The app on that port, and next to it the downstream service, which
     // allows exactly the app's origin (as the browser sees it) and reads the app's JWKS.
     const started = Date.now();
-    ({ app: server, downstream } = await startAppWithDownstream({ env, logFile: serverLog, downstreamLogFile: downstreamLog }));
+    ({ app: server, downstream } = await startAppWithDownstream({ env: { ...env, ...idp.env }, port: appPort, logFile: serverLog, downstreamLogFile: downstreamLog }));
     stopServer = addCleanup(() => server.stop());
     stopDownstream = addCleanup(() => downstream.stop());
     console.log(`server: ${server.url} (ready in ${seconds(Date.now() - started)}, log ${path.relative(ROOT, serverLog)})`);
@@ -416,6 +424,7 @@ async function runE2E(label, makeDatabase) {
         ...env,
         E2E_BASE_URL: server.url,
         E2E_DOWNSTREAM_URL: downstream.url,
+        E2E_IDP_ISSUER: idp.issuer,
         E2E_DB_LABEL: label,
         E2E_JSON_REPORT: jsonReport,
         E2E_SERVER_LOG: serverLog,
@@ -440,7 +449,7 @@ async function runE2E(label, makeDatabase) {
     console.log(red(String(error?.message ?? error)));
     return { ok: false, note: 'could not run' };
   } finally {
-    await Promise.all([stopServer?.(), stopDownstream?.()]);
+    await Promise.all([stopServer?.(), stopDownstream?.(), stopIdp?.()]);
     if (keep) console.log(yellow(`kept ${path.relative(ROOT, dir)} (server log, database, Playwright artifacts)`));
     else fs.rmSync(dir, { recursive: true, force: true });
   }

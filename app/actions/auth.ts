@@ -3,7 +3,8 @@
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
-import { signIn, signOut } from "@/lib/auth";
+import { beginProviderSignIn, signIn, signOut } from "@/lib/auth";
+import { providerName } from "@/lib/auth/provider-signin";
 import { formText } from "@/lib/http/form-data";
 import { log } from "@/lib/platform/log";
 import { startRegistration } from "@/lib/account/registration";
@@ -45,6 +46,29 @@ export async function signInAction(_previous: FormState, formData: FormData): Pr
   // Over a limit: how long to wait, the same for known and unknown emails.
   if (!result.ok) return { error: result.blocked ? tooManyAttemptsMessage(result.blocked) : INVALID_CREDENTIALS, values };
   redirect(safeRedirectPath(formText(formData, "callbackUrl")));
+}
+
+/**
+ * A provider button of the sign-in or registration form: the session kind
+ * chosen on the form goes with the flow (in a signed cookie, see
+ * lib/auth/provider-flow.ts), then the browser goes to the provider.
+ */
+export async function providerSignInAction(boundProvider: unknown, _previous: FormState, formData: FormData): Promise<FormState> {
+  // Bound on the page, but a client can send any value: checked against the configured providers.
+  const provider = typeof boundProvider === "string" ? boundProvider : "";
+  const strategy = formText(formData, "strategy");
+  const values = { strategy };
+  let result;
+  try {
+    result = await beginProviderSignIn({ provider, strategy, callbackUrl: safeRedirectPath(formText(formData, "callbackUrl")) });
+  } catch (error) {
+    log.error("signin.provider_error", { error });
+    return { error: UNAVAILABLE, values };
+  }
+  if (result.ok) redirect(result.url);
+  if (result.error === "bad_strategy") return { error: "Choose a session strategy.", fieldErrors: { strategy: "Choose a session strategy." }, values };
+  if (result.error === "unknown_provider") return { error: "That sign-in provider is not offered here.", values };
+  return { error: `${providerName(provider)} cannot be reached right now. Please try again later, or sign in with your password.`, values };
 }
 
 /** The one answer to every valid registration, new address or taken (no enumeration). */

@@ -1,8 +1,8 @@
 "use client";
 
 import Link from "next/link";
-import { useActionState } from "react";
-import { registerAction, signInAction, type FormState } from "@/app/actions/auth";
+import { useActionState, useMemo } from "react";
+import { providerSignInAction, registerAction, signInAction, type FormState } from "@/app/actions/auth";
 import { Field, FieldError, FormMessage } from "./form-fields";
 
 /** A session kind as the sign-in form offers it (from lib/strategies: plain data). */
@@ -30,7 +30,48 @@ function StrategyChoice({ options, state }: { options: StrategyOption[]; state: 
   );
 }
 
-export function LoginForm({ options, callbackUrl }: { options: StrategyOption[]; callbackUrl: string }) {
+/** A configured identity provider (plain data from lib/auth/providers). */
+export interface ProviderOption {
+  id: string;
+  name: string;
+}
+
+/**
+ * One button per configured provider, inside the form so that the session
+ * strategy picked above goes with it (formNoValidate: email and password are
+ * not needed for this). Each button's action is bound to its provider, which
+ * keeps it a server action (it works before hydration too).
+ */
+function ProviderButton({ provider, verb, disabled }: { provider: ProviderOption; verb: string; disabled: boolean }) {
+  const bound = useMemo(() => providerSignInAction.bind(null, provider.id), [provider.id]);
+  const [state, action, pending] = useActionState(bound, {});
+  return (
+    <>
+      {state.error && (
+        <p role="alert" className="alert">
+          {state.error}
+        </p>
+      )}
+      <button type="submit" formAction={action} formNoValidate disabled={disabled || pending}>
+        {verb} {provider.name}
+      </button>
+    </>
+  );
+}
+
+function ProviderButtons({ providers, verb, disabled }: { providers: ProviderOption[]; verb: string; disabled: boolean }) {
+  if (providers.length === 0) return null;
+  return (
+    <div className="providers" role="group" aria-label="Sign in with a provider">
+      <p>Or, with the session strategy chosen above:</p>
+      {providers.map((provider) => (
+        <ProviderButton key={provider.id} provider={provider} verb={verb} disabled={disabled} />
+      ))}
+    </div>
+  );
+}
+
+export function LoginForm({ options, providers, callbackUrl }: { options: StrategyOption[]; providers: ProviderOption[]; callbackUrl: string }) {
   const [state, action, pending] = useActionState(signInAction, {});
   return (
     <form action={action} className="card form" aria-label="Sign in">
@@ -42,6 +83,7 @@ export function LoginForm({ options, callbackUrl }: { options: StrategyOption[];
       <button type="submit" disabled={pending}>
         Sign in
       </button>
+      <ProviderButtons providers={providers} verb="Continue with" disabled={pending} />
       <p>
         <Link href="/forgot-password">Forgot password?</Link>
       </p>
@@ -52,7 +94,7 @@ export function LoginForm({ options, callbackUrl }: { options: StrategyOption[];
   );
 }
 
-export function RegisterForm({ options }: { options: StrategyOption[] }) {
+export function RegisterForm({ options, providers }: { options: StrategyOption[]; providers: ProviderOption[] }) {
   const [state, action, pending] = useActionState(registerAction, {});
   return (
     <form action={action} className="card form" aria-label="Create account">
@@ -64,6 +106,7 @@ export function RegisterForm({ options }: { options: StrategyOption[] }) {
       <button type="submit" disabled={pending}>
         Create account
       </button>
+      <ProviderButtons providers={providers} verb="Continue with" disabled={pending} />
       <p>
         Already registered? <Link href="/login">Sign in</Link>
       </p>

@@ -3,6 +3,8 @@ import { afterResetNotice } from "@/lib/account/recovery";
 import { env } from "@/lib/platform/env";
 import { revokedTokenFate } from "@/lib/sessions/revocation";
 import { safeRedirectPath } from "@/lib/security/redirect";
+import { PROVIDER_ERRORS } from "@/lib/auth/provider-signin";
+import { providerButtons } from "@/lib/auth/providers";
 import { strategyOptions } from "@/lib/strategies";
 
 /** What sign-out did, as the sign-out action reports it (`?signedOut=`), in words true of this server's configuration. */
@@ -14,8 +16,26 @@ function signedOutNotice(outcome: unknown): string | undefined {
   return undefined;
 }
 
+/** Why a provider sign-in came back without a session (`?error=`), in words for the user; generic for anything else. */
+function signInError(code: unknown): string | undefined {
+  if (typeof code !== "string" || code === "") return undefined;
+  switch (code) {
+    case PROVIDER_ERRORS.email_in_use:
+      return "An account with this email address already exists, so this provider sign-in was refused and nothing was linked. Sign in with your password instead; connecting a provider to an existing account from the Security page is not offered on this server yet.";
+    case PROVIDER_ERRORS.email_unverified:
+      return "The provider did not confirm that this email address is yours, so no account was created. Confirm the address with the provider, or create an account with a password.";
+    case PROVIDER_ERRORS.no_email:
+      return "The provider did not share an email address, so no account was created.";
+    case PROVIDER_ERRORS.flow:
+      return "This provider sign-in could not be verified (it expired, or did not start here). Please start again.";
+    default:
+      return "Sign-in with the provider could not be completed. Please try again.";
+  }
+}
+
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const { callbackUrl, signedOut, reset } = await searchParams;
+  const { callbackUrl, signedOut, reset, error } = await searchParams;
+  const failure = signInError(error);
   const notice = reset === "done" ? afterResetNotice() : signedOutNotice(signedOut);
   return (
     <>
@@ -25,7 +45,12 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
           {notice}
         </p>
       )}
-      <LoginForm options={strategyOptions()} callbackUrl={safeRedirectPath(callbackUrl)} />
+      {failure && (
+        <p className="alert" role="alert" data-testid="signin-error">
+          {failure}
+        </p>
+      )}
+      <LoginForm options={strategyOptions()} providers={providerButtons()} callbackUrl={safeRedirectPath(callbackUrl)} />
       <p>
         Demo account: <code>demo@example.com</code> / <code>demo-password-123</code>
       </p>

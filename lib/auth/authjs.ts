@@ -10,6 +10,8 @@ import { CredentialsSchema } from "../users/policy";
 import { authenticateUser } from "../users/users";
 import { startBrowserSession } from "./browser-session";
 import { currentAttempt } from "./credentials-guard";
+import { finishProviderSignIn } from "./provider-signin";
+import { identityProviders } from "./providers";
 
 declare module "next-auth" {
   interface User {
@@ -56,6 +58,13 @@ function isClientError(error: Error): boolean {
   return error instanceof AuthError && CLIENT_ERROR_TYPES.has(error.type);
 }
 
+function causeOf(error: Error): string | null {
+  const cause: unknown = error.cause;
+  if (cause instanceof Error) return cause.message.slice(0, 300);
+  if (typeof cause === "object" && cause !== null && "err" in cause && cause.err instanceof Error) return cause.err.message.slice(0, 300);
+  return null;
+}
+
 const authConfig = async (): Promise<NextAuthConfig> => ({
   secret: (await keyRing()).authSecret,
   trustHost: true,
@@ -67,6 +76,8 @@ const authConfig = async (): Promise<NextAuthConfig> => ({
       credentials: { email: { label: "Email" }, password: { label: "Password", type: "password" }, strategy: {} },
       authorize,
     }),
+    // Provider sign-in (./provider-signin.ts): the `signIn` callback below ends it.
+    ...identityProviders,
   ],
   callbacks: {
     // Where the credentials endpoint sends the browser (the form field, the
@@ -75,10 +86,16 @@ const authConfig = async (): Promise<NextAuthConfig> => ({
     redirect({ url, baseUrl }) {
       return safeRedirectPath(url.startsWith(`${baseUrl}/`) ? url.slice(baseUrl.length) : url);
     },
+    // Provider sign-ins are decided here: account resolution, refusals (a path
+    // on the sign-in page), and our session of the kind chosen before leaving.
+    async signIn({ account, profile }) {
+      if (!account || account.type === "credentials") return true;
+      return finishProviderSignIn(account.provider, account.type, profile);
+    },
     async jwt({ user, trigger }) {
       const strategy = user?.strategy ? strategyByKind(user.strategy) : undefined;
       if (trigger === "signIn" && user?.id && user.email && strategy) {
-        await startBrowserSession({ id: user.id, email: user.email, name: user.name ?? null }, strategy);
+        await startBrowserSession({ id: user.id, email: user.email, name: user.name ?? null }, strategy, { method: "password" });
       }
       // No Auth.js session cookie, ever: the strategy cookie is the session.
       return null;
@@ -90,6 +107,8 @@ const authConfig = async (): Promise<NextAuthConfig> => ({
       (isClientError(error) ? log.warn : log.error)("authjs.error", {
         type: error instanceof AuthError ? error.type : error.name,
         message: error.message,
+        // What went wrong under a CallbackRouteError (a refused code exchange, an ID token that failed a check).
+        cause: causeOf(error),
       });
     },
     warn(code) {

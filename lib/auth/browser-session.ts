@@ -3,7 +3,7 @@ import { cookies, headers } from "next/headers";
 import { log } from "../platform/log";
 import { audit } from "../security/audit";
 import { clientContext, isHttps, type ClientContext } from "../security/request";
-import { purgeExpiredSessionsNowAndThen, type SessionUser } from "../sessions/store";
+import { purgeExpiredSessionsNowAndThen, type SessionUser, type SignInOrigin } from "../sessions/store";
 import { cookieNameFor, idleRules, strategies, type RevocationResult, type Strategy } from "../strategies";
 import { sessionCookieOptions } from "./cookies";
 import { presentedCredentials } from "./request";
@@ -36,7 +36,7 @@ export async function endBrowserSessions(reason: EndReason): Promise<RevocationR
 }
 
 /** Runs inside the sign-in request: replaces any session this browser had with a new one of the chosen kind. */
-export async function startBrowserSession(user: SessionUser, strategy: Strategy): Promise<void> {
+export async function startBrowserSession(user: SessionUser, strategy: Strategy, origin: SignInOrigin): Promise<void> {
   const [jar, requestHeaders] = await Promise.all([cookies(), headers()]);
   const https = isHttps(requestHeaders);
   const name = cookieNameFor(strategy, https);
@@ -44,8 +44,8 @@ export async function startBrowserSession(user: SessionUser, strategy: Strategy)
   // A sign-in always gets a fresh credential; whatever the browser held before is revoked.
   await endBrowserSessions("replaced_at_sign_in");
   const context: ClientContext = clientContext(requestHeaders);
-  const issued = await strategy.issue(user, context);
+  const issued = await strategy.issue(user, context, origin);
   jar.set(name, issued.value, sessionCookieOptions(https, issued.expires));
   purgeExpiredSessionsNowAndThen(idleRules());
-  log.info("signin.succeeded", { userId: user.id, strategy: strategy.kind });
+  log.info("signin.succeeded", { userId: user.id, strategy: strategy.kind, method: origin.method });
 }

@@ -13,6 +13,7 @@ import { EmailSchema } from "../users/policy";
 import { asNextRequest, nextAuth } from "./authjs";
 import { endBrowserSessions, startBrowserSession } from "./browser-session";
 import { guardCredentialsCallback, isCredentialsCallback, runGuarded } from "./credentials-guard";
+import { handleProviderCallback, providerCallbackId, startProviderSignIn, type StartResult } from "./provider-signin";
 import { sessionFromRequest } from "./request";
 
 /**
@@ -60,9 +61,17 @@ export async function signIn(input: { email: string; password: string; strategy:
 export async function signInVerifiedUser(user: SessionUser, kind: string): Promise<boolean> {
   const strategy = strategyByKind(kind);
   if (!strategy || !isBrowserKind(kind)) return false;
-  await startBrowserSession(user, strategy);
+  await startBrowserSession(user, strategy, { method: "email_link" });
   await audit("signin.succeeded", { userId: user.id, context: clientContext(await headers()), detail: { method: "email_link", via: "register" } });
   return true;
+}
+
+/**
+ * Starts a provider sign-in: the provider's authorization URL to send the
+ * browser to (the flow's cookies are set), or why not.
+ */
+export function beginProviderSignIn(input: { provider: string; strategy: string; callbackUrl: string }): Promise<StartResult> {
+  return startProviderSignIn(input, (provider) => nextAuth.signIn(provider, { redirect: false, redirectTo: input.callbackUrl }));
 }
 
 export async function signOut(): Promise<RevocationResult[]> {
@@ -86,6 +95,8 @@ export const handlers = {
       const session = await auth();
       return privateJson(session && { user: session.user, strategy: session.strategy, expires: session.expires.toISOString() });
     }
+    const provider = providerCallbackId(request);
+    if (provider) return handleProviderCallback(request, provider, (checked) => nextAuth.handlers.GET(asNextRequest(checked)));
     return nextAuth.handlers.GET(asNextRequest(request));
   },
   POST: async (request: Request): Promise<Response> => {

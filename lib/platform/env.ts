@@ -7,6 +7,13 @@ import { z } from "zod";
  * on some request.
  */
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** An optional variable; set but blank counts as unset. */
+const blankIsUnset = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema.optional());
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+const providerSecret = z.string().trim().min(1).max(512);
 const limit = (fallback: number) => z.coerce.number().int().min(0).max(1_000_000).default(fallback);
 
 const EnvSchema = z.object({
@@ -111,6 +118,30 @@ const EnvSchema = z.object({
   PASSWORD_RESET_TTL_SECONDS: seconds(30 * 60).refine((value) => value <= 24 * 60 * 60, "must be at most 86400 (1 day)"),
   /** The example downstream service (examples/downstream) the dashboard calls cross-origin. */
   DOWNSTREAM_URL: z.url().default("http://localhost:4000"),
+  /**
+   * A generic OpenID Connect provider (authorization code flow with PKCE, state
+   * and nonce): its issuer URL (discovery at <issuer>/.well-known/openid-configuration),
+   * this app's client id and secret there, and the name its button shows.
+   * Unset: no such provider. `npm run idp` starts a local one and prints these.
+   */
+  OIDC_ISSUER: blankIsUnset(
+    z
+      .url({ protocol: /^https?$/, message: "must be an http:// or https:// URL" })
+      // Tokens and the client secret travel to it: plain http only on this machine's loopback.
+      .refine((url) => url.startsWith("https://") || isLoopbackUrl(url), "must be https:// (http:// only for a loopback address)"),
+  ),
+  OIDC_CLIENT_ID: blankIsUnset(providerSecret),
+  OIDC_CLIENT_SECRET: blankIsUnset(providerSecret),
+  OIDC_NAME: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.string().trim().min(1).max(60).default("OpenID Connect"),
+  ),
+  /** GitHub (an OAuth app): set both to offer "Sign in with GitHub". */
+  AUTH_GITHUB_ID: blankIsUnset(providerSecret),
+  AUTH_GITHUB_SECRET: blankIsUnset(providerSecret),
+  /** Google (an OAuth client of type "Web application"): set both to offer "Sign in with Google". */
+  AUTH_GOOGLE_ID: blankIsUnset(providerSecret),
+  AUTH_GOOGLE_SECRET: blankIsUnset(providerSecret),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /**
    * Brute-force limits: fixed windows of this length, counted in Redis (REDIS_URL)
@@ -149,6 +180,11 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
+function allOrNone(...values: unknown[]): boolean {
+  const set = values.filter((value) => value !== undefined).length;
+  return set === 0 || set === values.length;
+}
+
 function parseEnv(): Env {
   const parsed = EnvSchema.refine((value) => value.SESSION_TOUCH_SECONDS < value.SESSION_IDLE_TIMEOUT_SECONDS, {
     path: ["SESSION_TOUCH_SECONDS"],
@@ -157,6 +193,19 @@ function parseEnv(): Env {
     .refine((value) => value.SESSION_STORE !== "redis" || value.REDIS_URL !== undefined, {
       path: ["SESSION_STORE"],
       message: "redis needs REDIS_URL",
+    })
+    // Half a provider configuration is a mistake, not "no provider": say so at start.
+    .refine((value) => allOrNone(value.OIDC_ISSUER, value.OIDC_CLIENT_ID, value.OIDC_CLIENT_SECRET), {
+      path: ["OIDC_ISSUER"],
+      message: "OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET go together: set all three or none",
+    })
+    .refine((value) => allOrNone(value.AUTH_GITHUB_ID, value.AUTH_GITHUB_SECRET), {
+      path: ["AUTH_GITHUB_ID"],
+      message: "AUTH_GITHUB_ID and AUTH_GITHUB_SECRET go together",
+    })
+    .refine((value) => allOrNone(value.AUTH_GOOGLE_ID, value.AUTH_GOOGLE_SECRET), {
+      path: ["AUTH_GOOGLE_ID"],
+      message: "AUTH_GOOGLE_ID and AUTH_GOOGLE_SECRET go together",
     })
     .safeParse(process.env);
   if (!parsed.success) {

@@ -18,6 +18,16 @@ export interface SessionUser {
   name: string | null;
 }
 
+/**
+ * How the user proved who they are at the sign-in that started a session.
+ * Provider sign-ins carry the identity (issuer, subject) and the provider's own
+ * session id (`sid` of its ID token, when it sends one): back-channel logout
+ * finds our sessions by (issuer, sid).
+ */
+export type SignInOrigin =
+  | { method: "password" | "email_link" }
+  | { method: "oidc"; issuer: string; subject: string; providerSessionId: string | null };
+
 /** Kinds whose sessions end after this long without use (database sessions). */
 export interface IdleRule {
   kind: string;
@@ -37,11 +47,13 @@ export interface StoredSession {
   ip: string | null;
   revokedAt: Date | null;
   revokedReason: string | null;
+  /** Null for sessions started before this was recorded, and for API token families. */
+  origin: SignInOrigin | null;
   user: SessionUser;
 }
 
 /** A session as listed (account and admin pages): no user join. */
-export type ListedSession = Omit<StoredSession, "user" | "tokenHash" | "revokedAt" | "revokedReason">;
+export type ListedSession = Omit<StoredSession, "user" | "tokenHash" | "revokedAt" | "revokedReason" | "origin">;
 
 export interface NewSession {
   tokenHash?: string;
@@ -51,6 +63,7 @@ export interface NewSession {
   userAgent: string | null;
   ip: string | null;
   now: Date;
+  origin?: SignInOrigin;
 }
 
 export interface ActiveFilter {
@@ -99,6 +112,25 @@ export interface SessionBackend {
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
   /** Marks a refresh token used unless it already is. */
   markRefreshTokenUsed(tokenHash: string, now: Date): Promise<void>;
+}
+
+/** The stored columns of an origin (all null when there is none). */
+export function originColumns(origin: SignInOrigin | undefined) {
+  const provider = origin?.method === "oidc" ? origin : null;
+  return {
+    signInMethod: origin?.method ?? null,
+    idpIssuer: provider?.issuer ?? null,
+    idpSubject: provider?.subject ?? null,
+    idpSessionId: provider?.providerSessionId ?? null,
+  };
+}
+
+/** An origin read back from its columns; null when the method is missing or unknown. */
+export function originFromColumns(columns: { signInMethod: string | null; idpIssuer: string | null; idpSubject: string | null; idpSessionId: string | null }): SignInOrigin | null {
+  const { signInMethod: method, idpIssuer: issuer, idpSubject: subject, idpSessionId } = columns;
+  if (method === "password" || method === "email_link") return { method };
+  if (method === "oidc" && issuer && subject) return { method, issuer, subject, providerSessionId: idpSessionId };
+  return null;
 }
 
 export function idleSince(now: Date, rule: IdleRule): Date {

@@ -1,6 +1,6 @@
 import "server-only";
 import { db, isUniqueViolation, parseDbDate, queryRows, type Row } from "../platform/db";
-import { idleSince, type IdleRule, type SessionBackend, type StoredSession } from "./backend";
+import { idleSince, originColumns, originFromColumns, type IdleRule, type SessionBackend, type StoredSession } from "./backend";
 import { revokeAndAnnounce } from "./feed";
 
 /**
@@ -11,7 +11,8 @@ import { revokeAndAnnounce } from "./feed";
  */
 
 const selectSession = `SELECT s."id", s."sessionToken", s."strategy", s."userId", s."createdAt", s."expires", s."lastSeenAt",
-         s."userAgent", s."ip", s."revokedAt", s."revokedReason", u."email", u."name"
+         s."userAgent", s."ip", s."revokedAt", s."revokedReason",
+         s."signInMethod", s."idpIssuer", s."idpSubject", s."idpSessionId", u."email", u."name"
     FROM "Session" s JOIN "User" u ON u."id" = s."userId"`;
 
 const listedFields = { id: true, strategy: true, userId: true, userAgent: true, ip: true, createdAt: true, lastSeenAt: true, expires: true } as const;
@@ -28,13 +29,13 @@ function activeWhere(now: Date, idleRules: readonly IdleRule[]) {
 export const databaseBackend: SessionBackend = {
   name: "database",
 
-  async insert({ tokenHash, userId, kind, expires, userAgent, ip, now }) {
+  async insert({ tokenHash, userId, kind, expires, userAgent, ip, now, origin }) {
     const row = await db().session.create({
-      data: { sessionToken: tokenHash, userId, strategy: kind, expires, createdAt: now, lastSeenAt: now, userAgent, ip },
+      data: { sessionToken: tokenHash, userId, strategy: kind, expires, createdAt: now, lastSeenAt: now, userAgent, ip, ...originColumns(origin) },
       include: { user: { select: { id: true, email: true, name: true } } },
     });
-    const { sessionToken, ...stored } = row;
-    return { ...stored, tokenHash: sessionToken };
+    const { sessionToken, signInMethod, idpIssuer, idpSubject, idpSessionId, ...stored } = row;
+    return { ...stored, tokenHash: sessionToken, origin: originFromColumns({ signInMethod, idpIssuer, idpSubject, idpSessionId }) };
   },
 
   async findByTokenHash(tokenHash) {
@@ -166,6 +167,12 @@ function toStoredSession(row: Row): StoredSession {
     ip: textOrNull(row.ip),
     revokedAt: dateOrNull(row.revokedAt),
     revokedReason: textOrNull(row.revokedReason),
+    origin: originFromColumns({
+      signInMethod: textOrNull(row.signInMethod),
+      idpIssuer: textOrNull(row.idpIssuer),
+      idpSubject: textOrNull(row.idpSubject),
+      idpSessionId: textOrNull(row.idpSessionId),
+    }),
     user: { id: userId, email: text(row.email), name: textOrNull(row.name) },
   };
 }

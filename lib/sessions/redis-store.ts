@@ -2,7 +2,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { env } from "../platform/env";
 import { redisScript, runScript, withRedis } from "../platform/redis";
-import { isIdle, type ListedSession, type SessionBackend, type SessionUser, type StoredSession } from "./backend";
+import { isIdle, originColumns, originFromColumns, type ListedSession, type SessionBackend, type SessionUser, type StoredSession } from "./backend";
 import { applyNotice, revokedIdLifetimeMs, type RevocationNotice } from "./feed";
 import { rememberedProfile } from "./profiles";
 import { redisKeys as keys } from "./redis-keys";
@@ -112,7 +112,15 @@ async function stored(fields: Fields): Promise<StoredSession | null> {
   if (!base) return null;
   const user = await rememberedProfile(base.userId);
   if (!user) return null;
-  return { ...base, tokenHash: optional(fields.tokenHash), revokedAt: optionalDate(fields.revokedAt), revokedReason: optional(fields.revokedReason), user };
+  return { ...base, tokenHash: optional(fields.tokenHash), revokedAt: optionalDate(fields.revokedAt), revokedReason: optional(fields.revokedReason),
+    origin: originFromColumns({
+      signInMethod: optional(fields.signInMethod),
+      idpIssuer: optional(fields.idpIssuer),
+      idpSubject: optional(fields.idpSubject),
+      idpSessionId: optional(fields.idpSessionId),
+    }),
+    user,
+  };
 }
 
 async function sessionFields(id: string): Promise<Fields> {
@@ -130,7 +138,7 @@ async function deleteAndAnnounce(id: string, notice: RevocationNotice): Promise<
 export const redisBackend: SessionBackend = {
   name: "redis",
 
-  async insert({ tokenHash, userId, kind, expires, userAgent, ip, now }) {
+  async insert({ tokenHash, userId, kind, expires, userAgent, ip, now, origin }) {
     const id = newId();
     const fields: Fields = {
       id,
@@ -144,6 +152,7 @@ export const redisBackend: SessionBackend = {
       ip: ip ?? "",
       revokedAt: "",
       revokedReason: "",
+      ...Object.fromEntries(Object.entries(originColumns(origin)).map(([name, value]) => [name, value ?? ""])),
     };
     await runScript(
       INSERT,

@@ -4,7 +4,7 @@ import { nowAndThen } from "../platform/housekeeping";
 import { log } from "../platform/log";
 import type { ClientContext } from "../security/request";
 import { hashToken } from "../tokens/opaque";
-import type { ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionBackend, SessionUser, StoredSession } from "./backend";
+import type { ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionBackend, SessionUser, SignInOrigin, StoredSession } from "./backend";
 import { databaseBackend } from "./database-store";
 import { redisBackend } from "./redis-store";
 
@@ -14,7 +14,7 @@ import { redisBackend } from "./redis-store";
  * in Redis (SESSION_STORE; ./backend.ts says what each does). This module is
  * what the rest of the app calls; it knows rows, not kinds.
  */
-export type { ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionUser, StoredSession } from "./backend";
+export type { ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionUser, SignInOrigin, StoredSession } from "./backend";
 export { isIdle } from "./backend";
 export { findSessionUser } from "./profiles";
 
@@ -28,7 +28,15 @@ export function sessionStoreName(): "database" | "redis" {
 }
 
 /** Inserts a session row of the given kind (with the hash of its cookie token, for kinds that use one). */
-export function insertSession(data: { tokenHash?: string; userId: string; kind: string; expires: Date; context: ClientContext; now: Date }): Promise<StoredSession> {
+export function insertSession(data: {
+  tokenHash?: string;
+  userId: string;
+  kind: string;
+  expires: Date;
+  context: ClientContext;
+  now: Date;
+  origin?: SignInOrigin;
+}): Promise<StoredSession> {
   const { context, ...fields } = data;
   return backend().insert({ ...fields, userAgent: context.userAgent, ip: context.ip });
 }
@@ -65,8 +73,15 @@ export async function recordActivity(session: StoredSession, now: Date): Promise
  * family): the row is the server-side record their `sid` claim points to, so
  * they can be revoked before they expire.
  */
-export function createTokenSession(userId: string, kind: string, context: ClientContext, expires: Date, now = new Date()): Promise<StoredSession> {
-  return insertSession({ userId, kind, expires, context, now });
+export function createTokenSession(
+  userId: string,
+  kind: string,
+  context: ClientContext,
+  expires: Date,
+  now = new Date(),
+  origin?: SignInOrigin,
+): Promise<StoredSession> {
+  return insertSession({ userId, kind, expires, context, now, origin });
 }
 
 /** The session with this id, revoked or not; null if unknown. */

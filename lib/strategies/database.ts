@@ -10,6 +10,7 @@ import {
   insertSession,
   isIdle,
   recordActivity,
+  type SignInOrigin,
   type StoredSession,
 } from "../sessions/store";
 import { hashToken, isOpaqueToken, newOpaqueToken } from "../tokens/opaque";
@@ -23,10 +24,11 @@ export async function createSession(
   userId: string,
   context: ClientContext,
   now = new Date(),
+  origin?: SignInOrigin,
 ): Promise<{ token: string; session: StoredSession }> {
   const token = newOpaqueToken();
   const expires = new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000);
-  const session = await insertSession({ tokenHash: hashToken(token), userId, kind: KIND, expires, context, now });
+  const session = await insertSession({ tokenHash: hashToken(token), userId, kind: KIND, expires, context, now, origin });
   return { token, session };
 }
 
@@ -93,8 +95,8 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
     };
   },
 
-  async issue(user, context) {
-    const { token, session } = await createSession(user.id, context);
+  async issue(user, context, origin) {
+    const { token, session } = await createSession(user.id, context, new Date(), origin);
     return { value: token, expires: session.expires };
   },
 

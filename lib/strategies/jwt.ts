@@ -94,11 +94,11 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
         };
   },
 
-  async issue(user, context) {
+  async issue(user, context, origin) {
     const now = new Date();
     // The record lives for the session's absolute lifetime; each JWT only for JWT_TTL_SECONDS of it.
     const sessionEnds = new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000);
-    const session = await createTokenSession(user.id, KIND, context, sessionEnds, now);
+    const session = await createTokenSession(user.id, KIND, context, sessionEnds, now, origin);
     const expires = tokenExpiry(now, sessionEnds);
     const { token } = await signBrowserJwt(user, session.id, expires, now);
     return { value: token, expires };

@@ -1,5 +1,5 @@
 import type { ClientContext } from "../security/request";
-import type { IdleRule, SessionUser } from "../sessions/store";
+import type { IdleRule, SessionUser, SignInOrigin } from "../sessions/store";
 
 /**
  * A kind of session: how the server remembers a signed-in client. Each kind
@@ -26,8 +26,8 @@ export interface SessionStrategy<Kind extends string = string> {
   readonly idleTimeoutSeconds: number | null;
   /** What the pages say about this kind, derived from the running configuration. */
   facts(): StrategyFacts;
-  /** Creates the credential for a user who just proved who they are. */
-  issue(user: SessionUser, context: ClientContext): Promise<IssuedCredential>;
+  /** Creates the credential for a user who just proved who they are (`origin`: how, recorded on the session). */
+  issue(user: SessionUser, context: ClientContext, origin?: SignInOrigin): Promise<IssuedCredential>;
   /** The session behind a credential, or null if it is not valid now. */
   verify(credential: string): Promise<VerifiedSession<Kind> | null>;
   /**

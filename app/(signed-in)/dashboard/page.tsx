@@ -10,6 +10,7 @@ import { describePasswordReset } from "@/lib/account/recovery";
 import { requireSession } from "@/lib/auth/guards";
 import { env } from "@/lib/platform/env";
 import { feedStatus } from "@/lib/sessions/feed";
+import { findSessionById, type SignInOrigin } from "@/lib/sessions/store";
 import { auditEventsForUser } from "@/lib/security/audit";
 import { loginPath } from "@/lib/security/redirect";
 import { isHttps } from "@/lib/security/request";
@@ -28,6 +29,19 @@ function revocationState(): string {
     : `pushed mode: feed DOWN (${channel}) since ${new Date(feed.since).toISOString()}: every request reads the store until it is back`;
 }
 
+/** How this session's sign-in was proved, as recorded on the session. */
+function SignInMethod({ origin }: { origin: SignInOrigin | null }) {
+  if (!origin) return <>not recorded</>;
+  if (origin.method !== "oidc") return origin.method === "password" ? <>password</> : <>email link (registration)</>;
+  return (
+    <>
+      OpenID Connect provider: issuer <code data-testid="signin-issuer">{origin.issuer}</code>, subject{" "}
+      <code data-testid="signin-subject">{origin.subject}</code>
+      {origin.providerSessionId ? ", provider session id (sid) recorded" : ", the provider sent no session id (sid)"}
+    </>
+  );
+}
+
 export default async function DashboardPage() {
   const session = await requireSession("/dashboard");
   const report = await sessionReport(session, isHttps(await headers()));
@@ -35,7 +49,11 @@ export default async function DashboardPage() {
   if (!report) redirect(loginPath("/dashboard"));
   const { strategy, evidence, cookieName, cookieBytes, checkMs, generatedAt } = report;
   const downstreamUrl = env.DOWNSTREAM_URL;
-  const [admin, activity] = await Promise.all([isAdmin(session.user.id), auditEventsForUser(session.user.id, 10)]);
+  const [admin, activity, stored] = await Promise.all([
+    isAdmin(session.user.id),
+    auditEventsForUser(session.user.id, 10),
+    session.sessionId ? findSessionById(session.sessionId) : null,
+  ]);
 
   return (
     <>
@@ -60,6 +78,10 @@ export default async function DashboardPage() {
           <dt>Strategy</dt>
           <dd>
             <strong>Strategy: {strategy.kind}</strong> ({strategy.label})
+          </dd>
+          <dt>Signed in with</dt>
+          <dd data-testid="signin-method">
+            <SignInMethod origin={stored?.origin ?? null} />
           </dd>
           <dt>Expires in</dt>
           <dd>

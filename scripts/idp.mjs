@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// A real OpenID Connect provider for tests and for trying provider sign-in
+// locally: the `oidc-provider` package, in this process, on 127.0.0.1 and a
+// free port (or --port), with one confidential client registered for the app.
+// Nothing leaves loopback: the provider's own sign-in pages would load a web
+// font from outside, and that line is stripped from every page it serves.
+//
+// Users (its sign-in page takes any password: it is a test provider):
+//   alice        verified email alice@idp.example.test
+//   bob          unverified email bob@idp.example.test
+//   any other login made of letters, digits and . _ - + @ is accepted too: the
+//   login is the subject; a login containing "@" is the email address itself,
+//   otherwise <login>@idp.example.test; a login starting with "unverified"
+//   gets an unverified email. Tests use fresh logins so runs never collide.
+//
+// Library use:
+//   import { startIdp } from './idp.mjs';
+//   const idp = await startIdp({ redirectUris: ['http://127.0.0.1:3000/api/auth/callback/oidc'] });
+//   ... idp.issuer, idp.clientId, idp.clientSecret, idp.env (OIDC_* variables for the app) ...
+//   await idp.stop();
+//
+// Command line (runs until Ctrl-C; prints the variables to give the app):
+//   node scripts/idp.mjs [--port=4455] [--app=http://localhost:3000]
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportJWK, generateKeyPair } from 'jose';
+import { freePort } from './app-process.mjs';
+
+const HOST = '127.0.0.1';
+export const CLIENT_ID = 'session-or-token';
+/** The provider id the app gives the generic OpenID Connect provider (its callback path ends with it). */
+export const APP_PROVIDER_ID = 'oidc';
+export const CALLBACK_PATH = `/api/auth/callback/${APP_PROVIDER_ID}`;
+const EMAIL_DOMAIN = 'idp.example.test';
+
+export const USERS = {
+  alice: { name: 'Alice Provider', email: `alice@${EMAIL_DOMAIN}`, email_verified: true },
+  bob: { name: 'Bob Unverified', email: `bob@${EMAIL_DOMAIN}`, email_verified: false },
+};
+
+const LOGIN_PATTERN = /^[A-Za-z0-9._+@-]{1,100}$/;
+
+/** The claims of a login, or undefined when the provider knows no such user. */
+export function claimsOf(login) {
+  if (Object.hasOwn(USERS, login)) return { sub: login, ...USERS[login] };
+  if (!LOGIN_PATTERN.test(login)) return undefined;
+  const email = login.includes('@') ? login.toLowerCase() : `${login.toLowerCase()}@${EMAIL_DOMAIN}`;
+  return { sub: login, name: `Test ${login.split('@')[0]}`, email, email_verified: !login.startsWith('unverified') };
+}
+
+/** Providers started by this process and not stopped yet: closed when it exits. */
+const live = new Set();
+process.on('exit', () => {
+  for (const server of live) server.closeAllConnections?.();
+});
+
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts the provider. Options: port (default: a free one), redirectUris (the
+ * app's callback URLs; default: http://localhost:3000 and http://127.0.0.1:3000),
+ * clientSecret (default: random).
+ */
+export async function startIdp(options = {}) {
+  // Imported here: it prints a warning about the Node version when loaded, which
+  // callers that only want the constants above need not see.
+  const { default: Provider } = await import('oidc-provider');
+  const redirectUris = options.redirectUris ?? ['http://localhost:3000', 'http://127.0.0.1:3000'].map((origin) => `${origin}${CALLBACK_PATH}`);
+  const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: randomBytes(8).toString('hex') };
+
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = options.port ?? (await freePort(HOST));
+    const issuer = `http://${HOST}:${port}`;
+    const provider = new Provider(issuer, {
+      clients: [
+        {
+          client_id: CLIENT_ID,
+          client_secret: clientSecret,
+          redirect_uris: redirectUris,
+          response_types: ['code'],
+          grant_types: ['authorization_code'],
+          token_endpoint_auth_method: 'client_secret_basic',
+          // Registered so that the provider puts its session id (`sid`) in ID
+          // tokens; the app records it for back-channel logout.
+          backchannel_logout_uri: `${new URL(redirectUris[0]).origin}/api/auth/backchannel-logout`,
+          backchannel_logout_session_required: true,
+        },
+      ],
+      jwks: { keys: [jwk] },
+      cookies: { keys: [randomBytes(32).toString('base64url')] },
+      // PKCE for every client, confidential ones included (the default asks it of public clients only).
+      pkce: { required: () => true },
+      // Short, explicit lifetimes (seconds): a test provider keeps everything in memory.
+      ttl: { Session: 3600, Grant: 3600, Interaction: 600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },
+      // email and name in the ID token itself, not only from the userinfo endpoint.
+      conformIdTokenClaims: false,
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+      features: { devInteractions: { enabled: true }, backchannelLogout: { enabled: true } },
+      async findAccount(_ctx, id) {
+        const claims = claimsOf(id);
+        if (!claims) return undefined;
+        return { accountId: id, claims: async () => claims };
+      },
+      async renderError(ctx, out) {
+        ctx.type = 'html';
+        ctx.body = `<!DOCTYPE html><title>Error</title><h1>Sign-in error</h1><p>${escapeHtml(out.error)}: ${escapeHtml(out.error_description ?? '')}</p>`;
+      },
+    });
+    // The built-in sign-in pages @import a web font from outside loopback: strip it,
+    // and let the browser load nothing but this origin's own pages.
+    provider.use(async (ctx, next) => {
+      await next();
+      if (typeof ctx.body === 'string' && ctx.response.is('html')) {
+        ctx.body = ctx.body.replace(/@import url\([^)]*\);?/g, '');
+        ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
+      }
+    });
+    const server = http.createServer(provider.callback());
+    const listening = await new Promise((resolve, reject) => {
+      server.once('error', (error) => (error.code === 'EADDRINUSE' && !options.port ? resolve(false) : reject(error)));
+      server.listen(port, HOST, () => resolve(true));
+    });
+    if (!listening) continue;
+    live.add(server);
+    let stopped = false;
+    return {
+      issuer,
+      port,
+      clientId: CLIENT_ID,
+      clientSecret,
+      redirectUris,
+      /** The variables that point the app's generic OpenID Connect provider here. */
+      env: { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: clientSecret, OIDC_NAME: 'Test provider' },
+      get running() {
+        return !stopped;
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        live.delete(server);
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+  await delay(0);
+  throw new Error('could not find a free port for the test provider');
+}
+
+function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+// Command-line mode. (No top-level await: TypeScript tests import this file, and
+// tsx compiles it to CommonJS for them.)
+async function main() {
+  const args = Object.fromEntries(
+    process.argv.slice(2).map((arg) => {
+      const [key, ...rest] = arg.replace(/^--/, '').split('=');
+      return [key, rest.join('=')];
+    }),
+  );
+  const port = args.port ? Number(args.port) : undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error('--port must be a TCP port number');
+  const apps = args.app ? [new URL(args.app).origin] : ['http://localhost:3000', 'http://127.0.0.1:3000'];
+  const idp = await startIdp({ port, redirectUris: apps.map((origin) => `${origin}${CALLBACK_PATH}`) });
+  console.log(`Test OpenID Connect provider at ${idp.issuer}`);
+  console.log(`Client "${idp.clientId}" may return to: ${idp.redirectUris.join(', ')}`);
+  console.log('\nStart the app with these variables (in .env or the environment):\n');
+  for (const [name, value] of Object.entries(idp.env)) console.log(`${name}=${value}`);
+  console.log('\nThen choose "Continue with Test provider" on /login. Users (any password):');
+  for (const [login, user] of Object.entries(USERS)) {
+    console.log(`  ${login.padEnd(8)} ${user.email} (${user.email_verified ? 'verified' : 'unverified'} email)`);
+  }
+  console.log('  any other login is accepted too: it becomes the subject, with <login>@idp.example.test as a verified email.');
+  console.log('\nCtrl-C stops it (the client secret changes on every start).');
+  const shutdown = async () => {
+    await idp.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(String(error?.message ?? error));
+    process.exit(1);
+  });
+}
