@@ -16,8 +16,12 @@ import { insertUser, labLeftovers, sessionRecordsForEmail } from './db';
 
 // The comparison lab (/compare) run in Chromium against the production build:
 // every figure present and consistent with the server's configuration, the
+// downstream service (started next to the app by scripts/test.mjs) called for
+// real, the XSS and CSRF demo frames' outcomes observed in this browser, the
 // throwaway accounts gone afterwards, the visitor's own session untouched.
-// One test runs experiments: the leftover check must not see another test's run in flight.
+// One test runs experiments (one of them individually, then Run all): runs from
+// one address take turns, and the leftover check must not see another test's
+// run in flight.
 
 const LAB_DOMAIN = 'lab.invalid';
 
@@ -33,7 +37,7 @@ async function runExperiment(page: Page, title: string): Promise<Locator> {
   return section;
 }
 
-test('the lab runs every experiment on throwaway accounts, with figures that match this server', async ({ page, signIn, strongPasswordHash }) => {
+test('the lab runs every experiment on throwaway accounts, with figures that match this server', async ({ page, baseURL, signIn, strongPasswordHash }) => {
   test.setTimeout(240_000);
   // The visitor: an id as long as the throwaway account's (a cuid, 25 characters), so their real JWT cookie
   // is exactly as long as the one the lab has this server issue.
@@ -188,6 +192,53 @@ test('the lab runs every experiment on throwaway accounts, with figures that mat
   expect((await cells(hybrid.getByTestId('row-jwt-offline')))[2]).toMatch(/^still accepted after /);
   await expect(hybrid.getByTestId('verdict')).toContainText(mode === 'stateless' ? 'Linked but not enforced here' : `True here, and it pays: the JWT carries sid and REVOCATION_MODE=${mode}`);
   await expect(hybrid.getByTestId('caveat')).not.toBeEmpty();
+
+  // ---- across origins: the downstream service (started next to the app by scripts/test.mjs) called for real ----
+  const across = page.getByRole('region', { name: 'Across origins', exact: true }).getByTestId('claim-downstream');
+  await expect(across.getByTestId('column-token')).toContainText('downstream: accepted (200)');
+  await expect(across.getByTestId('column-session')).toContainText('downstream: refused (401)');
+  expect((await cells(across.getByTestId('row-session-app')))[1]).toBe('200');
+  expect((await cells(across.getByTestId('row-preflight-app')))[2]).toBe(new URL(baseURL!).origin);
+  expect((await cells(across.getByTestId('row-preflight-other')))[1]).toBe('403');
+  await expect(across.getByTestId('verdict')).toContainText('True here');
+
+  // ---- XSS: the demo frame's report (localStorage read, HttpOnly cookie unreadable but used) ----
+  const xss = page.getByRole('region', { name: 'XSS and localStorage', exact: true });
+  await expect(xss.getByTestId('claim-xss-server').getByTestId('verdict')).toContainText('HttpOnly cookies');
+  const xssBrowser = xss.getByTestId('claim-xss-browser');
+  await expect(xssBrowser).toBeVisible({ timeout: 30_000 });
+  expect((await cells(xssBrowser.getByTestId('row-token-read')))[1]).toBe('yes');
+  expect((await cells(xssBrowser.getByTestId('row-cookie-read')))[1]).toBe('no');
+  expect((await cells(xssBrowser.getByTestId('row-cookie-used')))[1]).toBe('200');
+  await expect(xssBrowser.getByTestId('verdict')).toContainText('True: the injected script read the token');
+  // Nothing of the visitor's: the lab page's own storage is untouched.
+  expect(await page.evaluate(() => localStorage.length)).toBe(0);
+
+  // ---- CSRF: forged forms refused in the browser, each defence named; Bearer never attached ----
+  const csrf = page.getByRole('region', { name: 'Cross-site request forgery', exact: true });
+  const csrfServer = csrf.getByTestId('claim-csrf');
+  await expect(csrfServer.getByTestId('verdict')).toContainText('Not on this server');
+  expect((await cells(csrfServer.getByTestId('row-cookie-same-site')))[4]).toBe('refused by the origin check (403)');
+  expect((await cells(csrfServer.getByTestId('row-bearer-forged')))[4]).toBe('refused: no valid credential attached (401)');
+  const csrfBrowser = csrf.getByTestId('claim-csrf-browser');
+  await expect(csrfBrowser).toBeVisible({ timeout: 30_000 });
+  const cross = await cells(csrfBrowser.getByTestId('row-browser-cross-site'));
+  expect(cross[1], 'SameSite: the browser did not attach the cookie cross-site').toBe('no');
+  expect(cross[4]).toMatch(/^refused/);
+  const sameSite = await cells(csrfBrowser.getByTestId('row-browser-same-site'));
+  expect(sameSite[1], 'same site: the cookie was attached').toBe('yes');
+  expect(sameSite[3]).toBe('refused');
+  expect(sameSite[4]).toBe('refused by the origin check (403)');
+  expect(cross[2]).toBe('absent');
+  await expect(csrfBrowser.getByTestId('verdict')).toContainText('did not attach the cookie (SameSite)');
+  await expect(csrfBrowser.getByTestId('verdict')).toContainText("the server's origin check refused the request");
+  // The demo cookie is the demo's, scoped to its endpoint; the only session cookie is still the visitor's own.
+  const cookies = await page.context().cookies();
+  expect(cookies.filter((cookie) => cookie.name.startsWith('sot.') && cookie.name !== 'sot.csrf-demo').map((cookie) => cookie.value)).toEqual([own.value]);
+  const demo = cookies.find((cookie) => cookie.name === 'sot.csrf-demo');
+  expect(demo?.httpOnly).toBe(true);
+  expect(demo?.sameSite).toBe('Lax');
+  expect(demo?.path).toBe('/api/compare/csrf-demo');
 
   // ---- nothing left behind, nothing of the visitor's touched ----
   expect(await labLeftovers(LAB_DOMAIN)).toEqual({ users: 0, sessions: 0, auditEvents: 0 });
