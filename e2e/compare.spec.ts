@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Locator, Page } from '@playwright/test';
 import {
   COOKIE,
@@ -12,18 +16,23 @@ import {
   test,
   uniqueEmail,
 } from './fixtures';
-import { insertUser, labLeftovers, sessionRecordsForEmail } from './db';
+import { LAB_RUNS, insertUser, labLeftovers, sessionRecordsForEmail } from './db';
 
 // The comparison lab (/compare) run in Chromium against the production build:
 // every figure present and consistent with the server's configuration, the
 // downstream service (started next to the app by scripts/test.mjs) called for
 // real, the XSS and CSRF demo frames' outcomes observed in this browser, the
 // throwaway accounts gone afterwards, the visitor's own session untouched.
-// One test runs experiments (one of them individually, then Run all): runs from
-// one address take turns, and the leftover check must not see another test's
-// run in flight.
+// Lab runs from one address take turns (a second one is refused while the first
+// goes on), and the leftover check must not see another test's run in flight:
+// every test that runs experiments from this machine's address holds the
+// LAB_RUNS lock, and the tests of this file run one after another.
+test.describe.configure({ mode: 'default', lock: LAB_RUNS });
 
 const LAB_DOMAIN = 'lab.invalid';
+const ROOT = path.resolve(__dirname, '..');
+/** What the outage and scaling experiments read, when a command-line run has recorded it. */
+const recorded = (name: string) => fs.existsSync(path.join(ROOT, 'data', 'results', name));
 
 /** The cells of a table row (row header first). */
 async function cells(row: Locator): Promise<string[]> {
@@ -97,6 +106,32 @@ test('the lab runs every experiment on throwaway accounts, with figures that mat
   await expect(summaryRow('cost').getByRole('cell').nth(1)).toContainText(/JWT cookie: [+−][\d.]+ m?s per request/);
   await expect(summaryRow('hybrid').getByRole('cell').nth(0)).toContainText(/Database session: [\d.]+ (µs|ms) per check/);
   await expect(summaryRow('hybrid').getByRole('cell').nth(1)).toContainText(/JWT \+ session check \(sid\): [\d.]+ (µs|ms) per check/);
+
+  // ---- horizontal scaling: a single instance says so ----
+  const scaling = page.getByRole('region', { name: 'Horizontal scaling', exact: true }).getByTestId('claim-scaling');
+  await expect(scaling.getByTestId('verdict')).toContainText('Not observable here: this server runs as a single instance');
+  await expect(scaling.getByTestId('verdict')).toContainText(
+    recorded('bench-cluster.json') ? /the last cluster benchmark|cluster benchmark file .* is not valid/ : 'no cluster benchmark recorded yet (run `npm run bench -- --cluster`)',
+  );
+  for (const key of ['database', 'jwt', 'bearer']) await expect(scaling.getByTestId(`column-${key}`)).toContainText('accepted (single instance)');
+  const acceptance = scaling.getByRole('table').first();
+  await expect(acceptance.getByRole('row')).toHaveCount(3); // header, this server, the reads
+  const reads = await cells(acceptance.getByTestId('row-reads'));
+  for (const value of reads.slice(1)) expect(Number(value)).toBeGreaterThanOrEqual(0);
+  // The database session is read from the store on every request, whatever the mode.
+  expect(Number(reads[1])).toBeGreaterThan(0);
+  await expect(scaling.getByRole('img', { name: /Database reads per request on this instance/ })).toBeVisible();
+  await expect(summaryRow('scaling').getByRole('cell').nth(0)).toContainText('accepted (single instance)');
+
+  // ---- database outage: the outage test's recorded result, or the command that records it ----
+  const outage = page.getByRole('region', { name: 'Database outage', exact: true }).getByTestId('claim-outage');
+  if (recorded('outage.json')) {
+    await expect(outage.getByTestId('verdict')).toContainText(/recorded \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC by the outage test|is not valid/);
+  } else {
+    await expect(outage.getByTestId('verdict')).toContainText('No outage test recorded yet: run `npm run compare -- --outage` or `npm test -- --only=outage`');
+    await expect(outage.getByTestId('column-database')).toContainText('not recorded yet');
+  }
+  await expect(outage.getByTestId('caveat')).toContainText(`REVOCATION_MODE=${mode}) is not stopped for this`);
 
   // ---- size on the wire ----
   const size = page.getByRole('region', { name: 'Size on the wire', exact: true });
@@ -284,4 +319,44 @@ test('every address has its budget of runs: over it, 429 with Retry-After, and t
   // The page states the limits it runs under, from the server's configuration.
   await page.goto('/compare');
   await expect(page.getByTestId('run-limits')).toContainText(`at most ${limit} runs per address`);
+});
+
+test('npm run compare against this server: a table on stdout, compare.json, compare.md and the README table', async ({ baseURL }, testInfo) => {
+  test.setTimeout(120_000);
+  const out = testInfo.outputPath('compare');
+  const readme = testInfo.outputPath('README.md');
+  fs.copyFileSync(path.join(ROOT, 'README.md'), readme);
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [path.join(ROOT, 'scripts', 'compare.mjs'), `--url=${baseURL}`, '--only=scaling,outage', `--out=${out}`, `--readme=${readme}`],
+    { cwd: ROOT, timeout: 110_000 },
+  );
+  const lines = stdout.split('\n');
+  expect(lines[0]).toMatch(/^Claim +\| Database session +\| JWT +\| Verdict$/);
+  expect(lines.find((line) => line.startsWith('JWTs scale horizontally.'))).toMatch(/\| accepted \(single instance\) +\| Browser JWT: accepted \(single instance\)\S* +\| Not observable here/);
+  expect(lines.find((line) => line.startsWith('What each strategy does when the database is unreachable.'))).toBeTruthy();
+
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'compare.json'), 'utf8')) as {
+    server: { started: boolean; url: string };
+    experiments: { id: string; status: string; claims: { id: string; verdict: string }[] }[];
+  };
+  expect(report.server).toEqual({ started: false, url: new URL(baseURL!).origin });
+  expect(report.experiments.map(({ id, status }) => [id, status])).toEqual([
+    ['scaling', 'ok'],
+    ['outage', 'ok'],
+  ]);
+  expect(report.experiments[0]?.claims.map((claim) => claim.id)).toEqual(['scaling']);
+  const markdown = fs.readFileSync(path.join(out, 'compare.md'), 'utf8');
+  expect(markdown).toContain('## Horizontal scaling');
+  expect(markdown).toContain('### JWTs scale horizontally.');
+  expect(markdown).toContain(`**Verdict:** ${report.experiments[0]?.claims[0]?.verdict}`);
+  expect(markdown).toMatch(/\| Instance \| Database session \| Browser JWT \| API access token \(Bearer\) \|/);
+
+  const generated = fs.readFileSync(readme, 'utf8');
+  const section = generated.slice(generated.indexOf('<!-- compare-table:start -->'), generated.indexOf('<!-- compare-table:end -->'));
+  expect(section).toContain('| Claim | Database session | JWT | Verdict |');
+  expect(section).toContain(
+    '| JWTs scale horizontally. | accepted (single instance) | Browser JWT: accepted (single instance); API access token (Bearer): accepted (single instance) | Not observable here',
+  );
+  expect(generated.replace(section, '')).toBe(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').replace(/<!-- compare-table:start -->[\s\S]*?(?=<!-- compare-table:end -->)/, ''));
 });

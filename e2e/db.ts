@@ -140,6 +140,13 @@ export async function auditEventsForEmail(email: string): Promise<AuditRow[]> {
 }
 
 /**
+ * The Playwright lock (test.describe.configure) every spec holds while it runs lab experiments from
+ * this machine's address: the server runs one at a time per address, and labLeftovers must not see
+ * another spec's run in flight.
+ */
+export const LAB_RUNS = 'comparison-lab-runs';
+
+/**
  * What is left of the comparison lab's throwaway accounts (addresses under
  * this domain): users, their sessions, and audit rows that name them.
  */

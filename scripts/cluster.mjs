@@ -15,8 +15,10 @@
 //   cluster's temp directory, which does not exist) is only imported if it exists.
 // - N production instances (server.mjs via scripts/app-process.mjs) with
 //   INSTANCE_ID=app-1…app-N (sent back as `X-Instance`), TRUSTED_PROXY_HOPS=1
-//   (the client address is the one nginx appended to X-Forwarded-For) and
-//   APP_URL = the nginx address. Everything else (REVOCATION_MODE, RATE_LIMIT_*, …)
+//   (the client address is the one nginx appended to X-Forwarded-For),
+//   APP_URL = the nginx address, and CLUSTER_BALANCER_URL / CLUSTER_INSTANCE_URLS:
+//   nginx's and every instance's loopback address (the comparison lab's scaling
+//   experiment asks each instance directly). Everything else (REVOCATION_MODE, RATE_LIMIT_*, …)
 //   passes through from the environment.
 // - With `redis: true` (`--redis`): REDIS_URL when it is set, otherwise a throwaway
 //   redis-server (scripts/redis-process.mjs); every instance gets it as REDIS_URL
@@ -330,13 +332,30 @@ export async function startCluster(options = {}) {
     say(`migrated and seeded; signing keys in the database, sealed under ${givenKey ? 'the given' : 'a throwaway'} KEYS_ENCRYPTION_KEY`);
 
     // -- app instances (in parallel; each on a free loopback port)
+    // The ports are chosen before any instance starts, so that every instance
+    // can be told every instance's address (and nginx's): the comparison lab's
+    // scaling experiment asks each one directly (CLUSTER_INSTANCE_URLS, loopback only).
+    const ports = [];
+    while (ports.length < count) {
+      const candidate = await freePort(host);
+      if (candidate !== port && !ports.includes(candidate)) ports.push(candidate);
+    }
+    const peers = ports.map((instancePort, index) => `app-${index + 1}=http://${host}:${instancePort}`).join(',');
     const started = Date.now();
     const results = await Promise.allSettled(
       Array.from({ length: count }, async (_, index) => {
         const id = `app-${index + 1}`;
         const logFile = path.join(dir, `${id}.log`);
-        const env = { ...shared, NODE_ENV: 'production', TRUSTED_PROXY_HOPS: '1', INSTANCE_ID: id, APP_URL: url };
-        const server = await startServer({ env, logFile, timeoutMs: INSTANCE_START_TIMEOUT_MS });
+        const env = {
+          ...shared,
+          NODE_ENV: 'production',
+          TRUSTED_PROXY_HOPS: '1',
+          INSTANCE_ID: id,
+          APP_URL: url,
+          CLUSTER_BALANCER_URL: url,
+          CLUSTER_INSTANCE_URLS: peers,
+        };
+        const server = await startServer({ env, logFile, port: ports[index], timeoutMs: INSTANCE_START_TIMEOUT_MS });
         servers.add(server);
         return { id, url: server.url, port: server.port, logFile, env, server };
       }),

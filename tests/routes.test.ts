@@ -47,6 +47,7 @@ const PUBLIC: Record<string, string> = {
   "POST /api/compare/csrf-demo/session": "comparison lab: a demo cookie and demo Bearer token, never the caller's session; same-origin only",
   "POST /api/compare/csrf-demo/transfer":
     "comparison lab: the CSRF demo's made-up transfer, authorized only by the demo credentials; the cross-site rule of publicRoute, its refusal worded",
+  "GET /api/compare/experiments": "comparison lab: the list of experiments (ids, titles, claims) the public page shows too",
   "GET /api/dev/mailbox": "development mail catcher: 404 unless the in-process catcher is in use and the client is on this machine",
 };
 

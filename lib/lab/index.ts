@@ -5,8 +5,10 @@ import { costExperiment } from "./cost";
 import { csrfExperiment } from "./csrf";
 import { downstreamExperiment } from "./downstream";
 import { hybridExperiment } from "./hybrid";
+import { outageExperiment } from "./outage";
 import { revocationExperiment } from "./revocation";
 import { RUN_ALL } from "./run-all";
+import { scalingExperiment } from "./scaling";
 import { sizeExperiment } from "./size";
 import type { ClaimResult, LabEvent, LabRun } from "./types";
 import { xssExperiment } from "./xss";
@@ -16,7 +18,17 @@ import { xssExperiment } from "./xss";
  * shows them. A new experiment is one file (an `Experiment`) plus one entry here;
  * the route's input schema and the page follow from this list.
  */
-export const experiments = [revocationExperiment, sizeExperiment, downstreamExperiment, xssExperiment, csrfExperiment, costExperiment, hybridExperiment] as const;
+export const experiments = [
+  revocationExperiment,
+  sizeExperiment,
+  downstreamExperiment,
+  xssExperiment,
+  csrfExperiment,
+  costExperiment,
+  hybridExperiment,
+  scalingExperiment,
+  outageExperiment,
+] as const;
 
 export type ExperimentId = (typeof experiments)[number]["id"];
 

@@ -16,6 +16,42 @@ function isLoopbackUrl(url: string): boolean {
 const providerSecret = z.string().trim().min(1).max(512);
 const limit = (fallback: number) => z.coerce.number().int().min(0).max(1_000_000).default(fallback);
 
+/** As many instances as scripts/cluster.mjs starts at most. */
+const MAX_CLUSTER_INSTANCES = 16;
+
+/** `http://127.x.x.x:port` or `http://[::1]:port`, nothing more: an address on this machine. */
+export function isLoopbackOrigin(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  const loopback = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname) || url.hostname === "[::1]";
+  return url.protocol === "http:" && loopback && url.port !== "" && url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+}
+
+/** CLUSTER_INSTANCE_URLS: `id=http://127.0.0.1:port` entries, comma-separated, each id once, loopback only. */
+export const ClusterInstanceUrlsSchema = z
+  .string()
+  .trim()
+  .transform((list, context) => {
+    const parsed: { id: string; url: string }[] = [];
+    for (const entry of list.split(",").map((part) => part.trim())) {
+      const match = /^([A-Za-z0-9_-]{1,32})=(.+)$/.exec(entry);
+      if (!match?.[1] || !match[2] || !isLoopbackOrigin(match[2])) {
+        context.addIssue({ code: "custom", message: "must be id=http://127.0.0.1:port entries, comma-separated, loopback only" });
+        return z.NEVER;
+      }
+      parsed.push({ id: match[1], url: new URL(match[2]).origin });
+    }
+    if (parsed.length > MAX_CLUSTER_INSTANCES || new Set(parsed.map((instance) => instance.id)).size !== parsed.length) {
+      context.addIssue({ code: "custom", message: `must name 1-${MAX_CLUSTER_INSTANCES} instances, each once` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   DATABASE_URL: z
@@ -176,6 +212,22 @@ const EnvSchema = z.object({
     (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
     z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 _ -").optional(),
   ),
+  /**
+   * Set by scripts/cluster.mjs on every instance, for the comparison lab's
+   * scaling experiment (lib/lab/scaling.ts), which asks each instance directly
+   * which credentials it accepts: the load balancer's address and every
+   * instance's own, as `app-1=http://127.0.0.1:41001,app-2=http://127.0.0.1:41002`.
+   * Loopback http origins only (127.x.x.x or [::1], with a port): the lab never
+   * sends a request off this machine. Unset: a single instance.
+   */
+  CLUSTER_BALANCER_URL: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.string().trim().refine(isLoopbackOrigin, "must be a loopback http origin with a port (http://127.0.0.1:3000)").optional(),
+  ),
+  CLUSTER_INSTANCE_URLS: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    ClusterInstanceUrlsSchema.optional(),
+  ),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -206,6 +258,10 @@ function parseEnv(): Env {
     .refine((value) => allOrNone(value.AUTH_GOOGLE_ID, value.AUTH_GOOGLE_SECRET), {
       path: ["AUTH_GOOGLE_ID"],
       message: "AUTH_GOOGLE_ID and AUTH_GOOGLE_SECRET go together",
+    })
+    .refine((value) => value.CLUSTER_INSTANCE_URLS === undefined || (value.CLUSTER_BALANCER_URL !== undefined && value.INSTANCE_ID !== undefined && value.CLUSTER_INSTANCE_URLS.some((instance) => instance.id === value.INSTANCE_ID)), {
+      path: ["CLUSTER_INSTANCE_URLS"],
+      message: "needs CLUSTER_BALANCER_URL and INSTANCE_ID, and must name this instance",
     })
     .safeParse(process.env);
   if (!parsed.success) {

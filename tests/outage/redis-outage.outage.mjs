@@ -4,7 +4,8 @@
 //
 // ASVS 5.0 16.5.2 (fails closed when an external resource is unavailable) and
 // 16.5.1 (a generic message, no internal details). A request must not wait for
-// Redis either: the client has no offline queue.
+// Redis either: the client has no offline queue. The answers are recorded in
+// data/results/outage.json (tests/outage/record.mjs) for the comparison lab.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { findRedisServer, startRedis } from '../../scripts/redis-process.mjs';
 import { ROOT, startServer } from '../../scripts/app-process.mjs';
+import { observations, recordOutage } from './record.mjs';
 
 const skip = findRedisServer() ? false : 'redis-server is not installed (apt-get install -y redis-server)';
 let redis;
@@ -48,13 +50,21 @@ after(async () => {
 });
 
 test('redis down: rate-limited endpoints answer a generic 503 at once; back up: they work again without a restart', { skip }, async () => {
-  assert.equal((await passwordGrant('wrong-password')).status, 401, 'baseline: counted in Redis, refused as a wrong password');
+  const seen = observations();
+  const wrong = seen.observe('token-wrong-password', 'POST /api/token, wrong password', 'none');
+  const right = seen.observe('token-right-password', 'POST /api/token, right password', 'none');
+  const health = seen.observe('health', 'GET /api/health', 'none');
+  const byPassword = { 'wrong-password': wrong, 'demo-password-123': right };
+  wrong.baseline = (await passwordGrant('wrong-password')).status;
+  assert.equal(wrong.baseline, 401, 'baseline: counted in Redis, refused as a wrong password');
+  health.baseline = (await fetch(`${server.url}/api/health`)).status;
 
   await redis.pause();
   try {
     for (const password of ['wrong-password', 'demo-password-123']) {
       const started = performance.now();
       const response = await passwordGrant(password);
+      byPassword[password].outage = response.status;
       const elapsed = performance.now() - started;
       assert.equal(response.status, 503, 'POST /api/token fails closed');
       const body = await response.text();
@@ -62,7 +72,8 @@ test('redis down: rate-limited endpoints answer a generic 503 at once; back up: 
       for (const leak of ['access_token', 'redis', 'Redis', 'ECONNREFUSED', 'Stream', 'at ']) assert.ok(!body.includes(leak), `no "${leak}" in the answer`);
       assert.ok(elapsed < 2_000, `answered in ${Math.round(elapsed)} ms, without waiting for Redis`);
     }
-    assert.equal((await fetch(`${server.url}/api/health`)).status, 200, 'what does not need Redis still works');
+    health.outage = (await fetch(`${server.url}/api/health`)).status;
+    assert.equal(health.outage, 200, 'what does not need Redis still works');
   } finally {
     await redis.resume();
   }
@@ -78,4 +89,10 @@ test('redis down: rate-limited endpoints answer a generic 503 at once; back up: 
   assert.equal(status, 200, 'the right password gets tokens again');
   assert.ok(server.running, 'the server never died');
   assert.match(server.output(), /redis\.unavailable/, 'the outage is in the log');
+  right.recovered = status;
+  wrong.recovered = (await passwordGrant('wrong-password')).status;
+  health.recovered = (await fetch(`${server.url}/api/health`)).status;
+  await recordOutage({
+    [`redis-${process.env.REVOCATION_MODE || 'strict'}`]: { unavailable: 'redis', database: 'sqlite', revocationMode: process.env.REVOCATION_MODE || 'strict', requests: seen.list },
+  });
 });
