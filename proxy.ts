@@ -86,9 +86,10 @@ export async function proxy(request: NextRequest) {
     forwarded.set(VERIFIED_TICKET_HEADER, issueTicket(session));
   }
 
-  // The comparison lab frames the downstream service's demo pages (lib/lab/demo-origins.ts); no other page frames anything.
-  const frameOrigins = pathname === "/compare" ? demoFrameOrigins() : [];
-  const csp = contentSecurityPolicy(newNonce(), env.NODE_ENV === "development", [new URL(env.DOWNSTREAM_URL).origin], frameOrigins);
+  // The comparison lab frames the downstream service's demo pages (lib/lab/demo-origins.ts), and nothing
+  // else frames anything. On every page, not just /compare: a link to the lab is a client-side navigation,
+  // which keeps the policy of the page it started from.
+  const csp = contentSecurityPolicy(newNonce(), env.NODE_ENV === "development", [new URL(env.DOWNSTREAM_URL).origin], demoFrameOrigins());
   forwarded.set("Content-Security-Policy", csp);
   const response = NextResponse.next({ request: { headers: forwarded } });
   response.headers.set("Content-Security-Policy", csp);
