@@ -17,7 +17,8 @@ import {
   type InstanceAnswer,
   type ScalingFacts,
 } from "../lib/lab/scaling";
-import { ClusterInstanceUrlsSchema, isLoopbackOrigin } from "../lib/platform/env";
+import { ClusterInstanceUrlsSchema } from "../lib/platform/env";
+import { isLoopbackOrigin } from "../lib/platform/loopback";
 
 test("cluster addresses are loopback http origins only; a bad list is refused, not trimmed", () => {
   for (const good of ["http://127.0.0.1:3000", "http://127.0.0.2:41001/", "http://[::1]:8080"]) assert.equal(isLoopbackOrigin(good), true, good);

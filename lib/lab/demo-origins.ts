@@ -1,5 +1,6 @@
 import "server-only";
 import { env } from "../platform/env";
+import { isLoopbackHost } from "../platform/loopback";
 
 /**
  * Where the lab's other-origin experiments go: the downstream service
@@ -41,8 +42,7 @@ export function downstreamLoopbackTarget(raw: string = env.DOWNSTREAM_URL): URL 
   }
   if (url.protocol !== "http:" || url.username !== "" || url.password !== "") return null;
   const host = url.hostname === "localhost" ? "127.0.0.1" : url.hostname;
-  const loopback = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "[::1]";
-  if (!loopback) return null;
+  if (!isLoopbackHost(host)) return null;
   const target = new URL(`http://${host}:${url.port || "80"}/`);
   return target;
 }

@@ -1,5 +1,6 @@
 import "server-only";
 import http from "node:http";
+import { isLoopbackOrigin } from "../platform/loopback";
 
 /**
  * Requests from the lab to this very server, over loopback. The origin comes
@@ -11,16 +12,7 @@ export const LOOPBACK_ORIGIN_HEADER = "x-sot-loopback-origin";
 
 export function loopbackOrigin(headers: { get(name: string): string | null }): URL | null {
   const raw = headers.get(LOOPBACK_ORIGIN_HEADER);
-  if (!raw) return null;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return null;
-  }
-  const loopback = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname) || url.hostname === "[::1]";
-  if (url.protocol !== "http:" || !loopback || url.port === "" || url.pathname !== "/" || url.search !== "" || url.username !== "") return null;
-  return url;
+  return raw && isLoopbackOrigin(raw) ? new URL(raw) : null;
 }
 
 export interface Answer {

@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { isLoopbackHost, isLoopbackOrigin } from "./loopback";
 
 /**
  * The one place that reads process.env. Parsed once, at first use; a bad value
@@ -9,27 +10,11 @@ import { z } from "zod";
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** An optional variable; set but blank counts as unset. */
 const blankIsUnset = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema.optional());
-function isLoopbackUrl(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 const providerSecret = z.string().trim().min(1).max(512);
 const limit = (fallback: number) => z.coerce.number().int().min(0).max(1_000_000).default(fallback);
 
 /** As many instances as scripts/cluster.mjs starts at most. */
 const MAX_CLUSTER_INSTANCES = 16;
-
-/** `http://127.x.x.x:port` or `http://[::1]:port`, nothing more: an address on this machine. */
-export function isLoopbackOrigin(raw: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return false;
-  }
-  const loopback = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname) || url.hostname === "[::1]";
-  return url.protocol === "http:" && loopback && url.port !== "" && url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
-}
 
 /** CLUSTER_INSTANCE_URLS: `id=http://127.0.0.1:port` entries, comma-separated, each id once, loopback only. */
 export const ClusterInstanceUrlsSchema = z
@@ -164,7 +149,7 @@ const EnvSchema = z.object({
     z
       .url({ protocol: /^https?$/, message: "must be an http:// or https:// URL" })
       // Tokens and the client secret travel to it: plain http only on this machine's loopback.
-      .refine((url) => url.startsWith("https://") || isLoopbackUrl(url), "must be https:// (http:// only for a loopback address)"),
+      .refine((url) => url.startsWith("https://") || isLoopbackHost(new URL(url).hostname, { localhost: true }), "must be https:// (http:// only for a loopback address)"),
   ),
   OIDC_CLIENT_ID: blankIsUnset(providerSecret),
   OIDC_CLIENT_SECRET: blankIsUnset(providerSecret),
