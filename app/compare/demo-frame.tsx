@@ -22,7 +22,7 @@ import type { ClaimResult } from "@/lib/lab/types";
 export const BROWSER_DEMOS = new Set(["xss", "csrf"]);
 
 /** The demo origin on this page's site (same host name), and one on another site. */
-function pickOrigins(origins: string[]): { sameSite: string | null; crossSite: string | null } {
+function pickOrigins(origins: readonly string[]): { sameSite: string | null; crossSite: string | null } {
   const host = window.location.hostname;
   return {
     sameSite: origins.find((origin) => new URL(origin).hostname === host) ?? null,
@@ -45,7 +45,7 @@ function ReportingFrame<T>({ src, origin, parse, onReport, title }: { src: strin
   return <iframe ref={frame} src={src} title={title} sandbox="allow-scripts allow-same-origin" referrerPolicy="no-referrer" style={{ width: "100%", height: "4.5rem", border: "1px solid var(--line)" }} />;
 }
 
-export function BrowserDemo({ experiment, origins, renderClaim }: { experiment: string; origins: string[]; renderClaim: (claim: ClaimResult) => ReactNode }) {
+export function BrowserDemo({ experiment, origins, renderClaim }: { experiment: string; origins: readonly string[]; renderClaim: (claim: ClaimResult) => ReactNode }) {
   const [xssClaim, setXssClaim] = useState<ClaimResult | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   // Rendered only after a run the visitor started, so always in the browser.

@@ -67,7 +67,7 @@ async function failureText(response: Response): Promise<string> {
 const progressOf = (state: RunState): string[] => ("progress" in state ? state.progress : []);
 
 /** The lab: a Run button per experiment, Run all, the progress as it streams, each claim, and after Run all a summary. */
-export function CompareLab({ experiments, demoOrigins }: { experiments: ExperimentSummary[]; demoOrigins: string[] }) {
+export function CompareLab({ experiments, demoOrigins }: { experiments: ExperimentSummary[]; demoOrigins: readonly string[] }) {
   const [runs, setRuns] = useState<Partial<Record<ExperimentId, RunState>>>({});
   const [ranAll, setRanAll] = useState(false);
   const busy = Object.values(runs).some((run) => run?.status === "running");

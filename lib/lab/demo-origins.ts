@@ -18,14 +18,17 @@ export function downstreamOrigin(): string {
   return new URL(env.DOWNSTREAM_URL).origin;
 }
 
-/** The downstream origin and, for a loopback name, the same service under the other name. */
-export function demoFrameOrigins(): string[] {
+let frameOrigins: readonly string[] | null = null;
+
+/** The downstream origin and, for a loopback name, the same service under the other name (computed once: the proxy asks on every page). */
+export function demoFrameOrigins(): readonly string[] {
+  if (frameOrigins) return frameOrigins;
   const url = new URL(env.DOWNSTREAM_URL);
   const twin = LOOPBACK_NAMES[url.hostname];
-  if (!twin) return [url.origin];
   const other = new URL(url.origin);
-  other.hostname = twin;
-  return [url.origin, other.origin];
+  if (twin) other.hostname = twin;
+  frameOrigins = Object.freeze(twin ? [url.origin, other.origin] : [url.origin]);
+  return frameOrigins;
 }
 
 /**

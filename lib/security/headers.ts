@@ -8,7 +8,7 @@ import "server-only";
  * have no proxy); applySecurityHeaders sets the same ones on the proxy's own
  * answers (redirects, 403, 503) and no-store on private pages.
  */
-export function contentSecurityPolicy(nonce: string, development: boolean, connectOrigins: string[] = [], frameOrigins: string[] = []): string {
+export function contentSecurityPolicy(nonce: string, development: boolean, connectOrigins: readonly string[] = [], frameOrigins: readonly string[] = []): string {
   return [
     "default-src 'self'",
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${development ? " 'unsafe-eval'" : ""}`,
