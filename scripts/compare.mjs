@@ -9,6 +9,8 @@
 //   npm run compare -- --url=http://127.0.0.1:3000
 //                                         a server already running (loopback only)
 //   --only=revocation,size                these experiments only (ids: GET /api/compare/experiments)
+//   --modes=strict,stateless,pushed       then the experiments whose figures depend on REVOCATION_MODE
+//                                         (revocation, hybrid, cost) again, on a fresh server per mode
 //   --outage                              first run the outage tests (tests/outage/*.outage.mjs: a throwaway
 //                                         PostgreSQL stopped under servers started for it), which record
 //                                         data/results/outage.json for the outage experiment
@@ -31,12 +33,16 @@ export const TABLE_START = '<!-- compare-table:start -->';
 export const TABLE_END = '<!-- compare-table:end -->';
 /** Longest cell of the terminal table; compare.md has every word. */
 const CELL_LIMITS = [60, 40, 40, 110];
+/** The server's revocation modes (lib/platform/env.ts REVOCATION_MODE). */
+export const REVOCATION_MODES = ['strict', 'stateless', 'pushed'];
+/** The experiments whose figures depend on the revocation mode: what `--modes` runs again per mode. */
+export const MODE_EXPERIMENTS = ['revocation', 'hybrid', 'cost'];
 
 // ---------------------------------------------------------------- options ---
 
 function usage(message) {
   if (message) console.error(`compare: ${message}`);
-  console.error('usage: npm run compare -- [--url=http://127.0.0.1:PORT] [--only=id,id] [--outage] [--out=DIR] [--readme[=FILE]] [--from-json]');
+  console.error('usage: npm run compare -- [--url=http://127.0.0.1:PORT] [--only=id,id] [--modes=strict,stateless,pushed] [--outage] [--out=DIR] [--readme[=FILE]] [--from-json]');
   process.exit(2);
 }
 
@@ -54,7 +60,7 @@ export function loopbackUrl(raw) {
 }
 
 export function parseArgs(argv) {
-  const options = { url: null, only: null, outage: false, out: DEFAULT_OUT, readme: null, fromJson: false };
+  const options = { url: null, only: null, modes: null, outage: false, out: DEFAULT_OUT, readme: null, fromJson: false };
   for (const arg of argv) {
     const [name, ...rest] = arg.split('=');
     const value = rest.join('=');
@@ -62,6 +68,11 @@ export function parseArgs(argv) {
       options.url = loopbackUrl(value);
       if (!options.url) usage(`--url must be a loopback http address with a port (http://127.0.0.1:3000), got "${value}"`);
     } else if (name === '--only') options.only = value.split(',').map((id) => id.trim()).filter(Boolean);
+    else if (name === '--modes') {
+      options.modes = [...new Set(value.split(',').map((mode) => mode.trim()).filter(Boolean))];
+      const bad = options.modes.filter((mode) => !REVOCATION_MODES.includes(mode));
+      if (options.modes.length === 0 || bad.length) usage(`--modes takes ${REVOCATION_MODES.join(', ')}, got "${value}"`);
+    }
     else if (arg === '--outage') options.outage = true;
     else if (name === '--out' && value) options.out = path.resolve(value);
     else if (name === '--readme') options.readme = value ? path.resolve(value) : README;
@@ -70,6 +81,8 @@ export function parseArgs(argv) {
     else usage(`unknown option "${arg}"`);
   }
   if (options.fromJson && !options.readme) usage('--from-json only goes with --readme');
+  // A mode is a server's setting: the runs per mode need servers of their own.
+  if (options.modes && options.url) usage('--modes starts a server per mode; it does not go with --url');
   return options;
 }
 
@@ -134,12 +147,23 @@ export function summaryMarkdown(report) {
   );
 }
 
+/** The mode-dependent claims once per revocation mode (`--modes`), or nothing. */
+export function modesMarkdown(report) {
+  if (!Array.isArray(report.byMode) || report.byMode.length === 0) return '';
+  return markdownTable(
+    ['Claim', 'REVOCATION_MODE', 'Database session', 'JWT', 'Verdict'],
+    report.byMode.flatMap((run) => summaryRows(run).map((row) => [row.claim, run.revocationMode, row.session, row.token, row.verdict])),
+  );
+}
+
 function describeServer(report) {
   return report.server.started ? `a production server started for the run (${report.server.database}, ${report.server.revocationMode})` : `the server at ${report.server.url}`;
 }
 
 export function markdownReport(report) {
   const out = [`# Comparison lab report`, '', `Measured ${report.date} against ${describeServer(report)} with \`npm run compare\`.`, '', summaryMarkdown(report), ''];
+  const modes = modesMarkdown(report);
+  if (modes) out.push('## Per revocation mode', '', 'The same experiments on a fresh server per `REVOCATION_MODE`:', '', modes, '');
   for (const experiment of report.experiments) {
     out.push(`## ${experiment.title}`, '');
     if (experiment.status !== 'ok') {
@@ -170,6 +194,7 @@ export function replaceReadmeTable(readme, report) {
     '',
     summaryMarkdown(report),
     '',
+    ...(modesMarkdown(report) ? ['The claims that depend on the revocation mode, on a fresh server per `REVOCATION_MODE`:', '', modesMarkdown(report), ''] : []),
   ].join('\n');
   return readme.slice(0, start) + block + readme.slice(end);
 }
@@ -200,7 +225,7 @@ function run(command, args, env = {}) {
   });
 }
 
-async function startOwnServer() {
+async function startOwnServer(revocationMode = process.env.REVOCATION_MODE || 'strict') {
   if ((await run(process.execPath, [path.join(ROOT, 'scripts', 'ensure-build.mjs')])) !== 0) throw new Error('the production build failed');
   fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
   const dir = fs.mkdtempSync(path.join(ROOT, '.tmp', 'compare-'));
@@ -211,6 +236,7 @@ async function startOwnServer() {
     KEYS_FILE: path.join(dir, 'keys.json'),
     NEXT_TELEMETRY_DISABLED: '1',
     LOG_LEVEL: 'warn',
+    REVOCATION_MODE: revocationMode,
     // One run is every experiment from one address: the limit on lab runs would stop it.
     RATE_LIMIT_COMPARE_PER_IP: '0',
     // A server of its own: none of the caller's cluster addresses.
@@ -220,10 +246,11 @@ async function startOwnServer() {
   };
   if ((await run(process.execPath, [path.join(ROOT, 'scripts', 'setup.mjs')], env)) !== 0) throw new Error('setup.mjs failed');
   const { app, downstream } = await startAppWithDownstream({ env, logFile: path.join(dir, 'server.log'), downstreamLogFile: path.join(dir, 'downstream.log') });
-  cleanups.push(() => downstream.stop());
-  cleanups.push(() => app.stop());
-  console.error(`server: ${app.url} (fresh SQLite database in ${path.relative(ROOT, dir)})`);
-  return { url: app.url, revocationMode: process.env.REVOCATION_MODE || 'strict' };
+  const stopDownstream = () => downstream.stop();
+  const stopApp = () => app.stop();
+  cleanups.push(stopDownstream, stopApp);
+  console.error(`server: ${app.url} (REVOCATION_MODE=${revocationMode}, fresh SQLite database in ${path.relative(ROOT, dir)})`);
+  return { url: app.url, revocationMode, stop: () => Promise.all([stopApp(), stopDownstream()]) };
 }
 
 async function listExperiments(url) {
@@ -326,11 +353,16 @@ async function measure(options) {
   const unknown = (options.only ?? []).filter((id) => !all.some((experiment) => experiment.id === id));
   if (unknown.length) throw new Error(`unknown experiment(s): ${unknown.join(', ')} (there are ${all.map((experiment) => experiment.id).join(', ')})`);
   const chosen = options.only ? all.filter((experiment) => options.only.includes(experiment.id)) : all;
-  const experiments = [];
-  for (const experiment of chosen) {
+  const experiments = await runAll(server.url, chosen);
+  const byMode = [];
+  const again = chosen.filter((experiment) => MODE_EXPERIMENTS.includes(experiment.id));
+  // One server at a time: each mode's figures are measured without another server beside it.
+  if (options.modes && again.length > 0) await server.stop?.();
+  for (const mode of again.length > 0 ? (options.modes ?? []) : []) {
     if (stopping) break;
-    console.error(`running ${experiment.id} (${experiment.title})…`);
-    experiments.push({ ...experiment, ...(await runExperiment(server.url, experiment)) });
+    const modeServer = await startOwnServer(mode);
+    byMode.push({ revocationMode: `REVOCATION_MODE=${mode}`, experiments: await runAll(modeServer.url, again) });
+    await modeServer.stop();
   }
   return {
     version: 1,
@@ -339,7 +371,18 @@ async function measure(options) {
       ? { started: false, url: options.url }
       : { started: true, url: server.url, database: 'SQLite', revocationMode: `REVOCATION_MODE=${server.revocationMode}` },
     experiments,
+    ...(byMode.length ? { byMode } : {}),
   };
+}
+
+async function runAll(url, chosen) {
+  const experiments = [];
+  for (const experiment of chosen) {
+    if (stopping) break;
+    console.error(`running ${experiment.id} (${experiment.title})…`);
+    experiments.push({ ...experiment, ...(await runExperiment(url, experiment)) });
+  }
+  return experiments;
 }
 
 export async function main(argv = process.argv.slice(2)) {
@@ -357,13 +400,14 @@ export async function main(argv = process.argv.slice(2)) {
     fs.writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
     fs.writeFileSync(path.join(options.out, 'compare.md'), markdownReport(report));
     console.log(textTable(summaryRows(report)));
+    for (const run of report.byMode ?? []) console.log(`\n${run.revocationMode}\n${textTable(summaryRows(run))}`);
     console.log(`\nwritten: ${path.relative(process.cwd(), jsonFile)}, ${path.relative(process.cwd(), path.join(options.out, 'compare.md'))}`);
   }
   if (options.readme) {
     fs.writeFileSync(options.readme, replaceReadmeTable(fs.readFileSync(options.readme, 'utf8'), report));
     console.log(`updated the comparison table in ${path.relative(process.cwd(), options.readme)}`);
   }
-  const failed = report.experiments.filter((experiment) => experiment.status !== 'ok');
+  const failed = [report, ...(report.byMode ?? [])].flatMap((run) => run.experiments).filter((experiment) => experiment.status !== 'ok');
   if (failed.length) console.error(`not run: ${failed.map((experiment) => `${experiment.id} (${experiment.message})`).join('; ')}`);
   return failed.length === 0 ? 0 : 1;
 }
