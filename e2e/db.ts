@@ -185,3 +185,19 @@ export async function hasPassword(email: string): Promise<boolean> {
   const [row] = await run<{ passwordHash: string | null }>('SELECT "passwordHash" FROM "User" WHERE "email" = $1', [email]);
   return Boolean(row?.passwordHash);
 }
+
+/** Moves the recorded authentication time of every session of this user `seconds` into the past (step-up tests). */
+export async function ageAuthentication(email: string, seconds: number): Promise<void> {
+  const rows = await run<{ id: string; authTime: unknown }>(
+    'SELECT s."id", s."authTime" FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = $1',
+    [email],
+  );
+  for (const row of rows) {
+    if (row.authTime === null) continue;
+    // Written back in the representation the driver read (SQLite: text or epoch milliseconds; PostgreSQL: a Date).
+    const time = row.authTime instanceof Date ? row.authTime : typeof row.authTime === 'number' ? new Date(row.authTime) : new Date(String(row.authTime));
+    const aged = new Date(time.getTime() - seconds * 1000);
+    const value = typeof row.authTime === 'number' ? aged.getTime() : row.authTime instanceof Date ? aged : aged.toISOString();
+    await run('UPDATE "Session" SET "authTime" = $1 WHERE "id" = $2', [value, row.id], { write: true });
+  }
+}

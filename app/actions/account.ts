@@ -7,6 +7,7 @@ import { changePassword } from "@/lib/account/password";
 import { revokeOtherSessions, revokeOwnSession } from "@/lib/account/sessions";
 import { endBrowserSessions } from "@/lib/auth/browser-session";
 import { requireSession } from "@/lib/auth/guards";
+import { requireRecentAuthentication, type StepUpRequired } from "@/lib/auth/step-up";
 import { formText } from "@/lib/http/form-data";
 import { isPlausibleId } from "@/lib/platform/db";
 import { log } from "@/lib/platform/log";
@@ -16,6 +17,8 @@ import { clientContext } from "@/lib/security/request";
 export interface SessionActionState {
   error?: string;
   message?: string;
+  /** Set when the action needs a recent authentication first: the form shows "Confirm it's you". */
+  stepUp?: StepUpRequired;
 }
 
 export type PasswordField = "currentPassword" | "newPassword";
@@ -24,6 +27,7 @@ export interface PasswordFormState {
   error?: string;
   fieldErrors?: Partial<Record<PasswordField, string>>;
   message?: string;
+  stepUp?: StepUpRequired;
 }
 
 const NOT_REVOKED = "That session could not be revoked.";
@@ -56,6 +60,8 @@ export async function revokeSessionAction(_previous: SessionActionState, formDat
 export async function revokeOtherSessionsAction(_previous: SessionActionState): Promise<SessionActionState> {
   const session = await requireSession("/dashboard/sessions");
   if (!session.sessionId) return { error: UNAVAILABLE };
+  const recent = await requireRecentAuthentication(session, "/dashboard/sessions");
+  if (!recent.ok) return { stepUp: recent.stepUp };
   try {
     const count = await revokeOtherSessions(session.user.id, session.sessionId, {
       reason: "signed_out_elsewhere",
@@ -72,6 +78,8 @@ export async function revokeOtherSessionsAction(_previous: SessionActionState): 
 
 export async function changePasswordAction(_previous: PasswordFormState, formData: FormData): Promise<PasswordFormState> {
   const session = await requireSession("/dashboard/security");
+  const recent = await requireRecentAuthentication(session, "/dashboard/security");
+  if (!recent.ok) return { stepUp: recent.stepUp };
   try {
     const result = await changePassword({
       userId: session.user.id,

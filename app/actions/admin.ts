@@ -7,6 +7,7 @@ import type { SessionActionState } from "@/app/actions/account";
 import { adminRevokeAllSessionsOfUser, adminRevokeSession } from "@/lib/admin/admin";
 import { auth } from "@/lib/auth";
 import { endBrowserSessions } from "@/lib/auth/browser-session";
+import { requireRecentAuthentication } from "@/lib/auth/step-up";
 import { formText } from "@/lib/http/form-data";
 import { log } from "@/lib/platform/log";
 import { clientContext } from "@/lib/security/request";
@@ -33,6 +34,9 @@ async function revokeAsAdmin(
 ): Promise<SessionActionState> {
   const session = await auth();
   if (!session) return { error: NOT_ALLOWED };
+  // Every admin action needs a recent authentication (the role itself is checked by revoke()).
+  const recent = await requireRecentAuthentication(session, "/admin");
+  if (!recent.ok) return { stepUp: recent.stepUp };
   const target = formText(formData, field);
   let count;
   try {

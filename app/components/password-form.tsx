@@ -3,6 +3,7 @@
 import { useActionState } from "react";
 import { changePasswordAction } from "@/app/actions/account";
 import { Field, FormMessage } from "./form-fields";
+import { StepUpPrompt } from "./step-up-prompt";
 
 export function ChangePasswordForm({ email }: { email: string }) {
   const [state, action, pending] = useActionState(changePasswordAction, {});
@@ -10,6 +11,7 @@ export function ChangePasswordForm({ email }: { email: string }) {
     // The key resets the inputs after a successful change.
     <form action={action} className="card form" aria-label="Change password" key={state.message ?? "form"}>
       <FormMessage error={state.error} status={state.message} />
+      <StepUpPrompt stepUp={state.stepUp} />
       {/* Lets password managers file the new password under the right account. */}
       <input type="text" name="username" autoComplete="username" value={email} readOnly hidden />
       <Field name="currentPassword" label="Current password" type="password" autoComplete="current-password" maxLength={1024} error={state.fieldErrors?.currentPassword} />

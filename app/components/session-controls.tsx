@@ -3,10 +3,12 @@
 import { useActionState } from "react";
 import type { SessionActionState } from "@/app/actions/account";
 import styles from "./account.module.css";
+import { StepUpPrompt } from "./step-up-prompt";
 
 type SessionAction = (previous: SessionActionState, formData: FormData) => Promise<SessionActionState>;
 
 function Outcome({ state }: { state: SessionActionState }) {
+  if (state.stepUp) return <StepUpPrompt stepUp={state.stepUp} />;
   if (state.error) {
     return (
       <span role="alert" className="field-error">

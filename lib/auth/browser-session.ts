@@ -3,7 +3,7 @@ import { cookies, headers } from "next/headers";
 import { log } from "../platform/log";
 import { audit } from "../security/audit";
 import { clientContext, isHttps, type ClientContext } from "../security/request";
-import { purgeExpiredSessionsNowAndThen, type SessionUser, type SignInOrigin } from "../sessions/store";
+import { purgeExpiredSessionsNowAndThen, type Authentication, type SessionUser, type SignInOrigin } from "../sessions/store";
 import { cookieNameFor, idleRules, strategies, type RevocationResult, type Strategy } from "../strategies";
 import { sessionCookieOptions } from "./cookies";
 import { presentedCredentials } from "./request";
@@ -35,8 +35,24 @@ export async function endBrowserSessions(reason: EndReason): Promise<RevocationR
   return results;
 }
 
-/** Runs inside the sign-in request: replaces any session this browser had with a new one of the chosen kind. */
-export async function startBrowserSession(user: SessionUser, strategy: Strategy, origin: SignInOrigin): Promise<void> {
+/**
+ * RFC 8176 method references for our own sign-in methods: "pwd" for the
+ * password; "otp" for an email link (a one-time secret delivered to the user).
+ */
+export function authenticationAtSignIn(origin: SignInOrigin, now: Date, provider?: Authentication | null): Authentication {
+  if (origin.method === "password") return { time: now, methods: ["pwd"] };
+  if (origin.method === "email_link") return { time: now, methods: ["otp"] };
+  // A provider's own statement (the ID token's auth_time and amr) when it makes one;
+  // without auth_time, the time it vouched for the user: now.
+  return provider ?? { time: now, methods: [] };
+}
+
+/**
+ * Runs inside the sign-in request: replaces any session this browser had with a
+ * new one of the chosen kind. `authentication`: when and how the user proved who
+ * they are, if the provider said (else derived from the method, at this moment).
+ */
+export async function startBrowserSession(user: SessionUser, strategy: Strategy, origin: SignInOrigin, authentication?: Authentication | null): Promise<void> {
   const [jar, requestHeaders] = await Promise.all([cookies(), headers()]);
   const https = isHttps(requestHeaders);
   const name = cookieNameFor(strategy, https);
@@ -44,7 +60,7 @@ export async function startBrowserSession(user: SessionUser, strategy: Strategy,
   // A sign-in always gets a fresh credential; whatever the browser held before is revoked.
   await endBrowserSessions("replaced_at_sign_in");
   const context: ClientContext = clientContext(requestHeaders);
-  const issued = await strategy.issue(user, context, origin);
+  const issued = await strategy.issue(user, context, origin, authenticationAtSignIn(origin, new Date(), authentication));
   jar.set(name, issued.value, sessionCookieOptions(https, issued.expires));
   purgeExpiredSessionsNowAndThen(idleRules());
   log.info("signin.succeeded", { userId: user.id, strategy: strategy.kind, method: origin.method });

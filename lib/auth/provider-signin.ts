@@ -2,7 +2,9 @@ import "server-only";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { cookies, headers } from "next/headers";
 import { resolveProviderAccount, type ProviderRefusal } from "../account/provider-accounts";
+import { z } from "zod";
 import { log } from "../platform/log";
+import type { Authentication } from "../sessions/store";
 import { audit } from "../security/audit";
 import { clientContext, isHttps } from "../security/request";
 import { isBrowserKind, strategyByKind } from "../strategies";
@@ -133,18 +135,36 @@ export async function finishProviderSignIn(providerId: string, providerType: str
   const context = clientContext(await headers());
   const result = await resolveProviderAccount(identity, providerType, context);
   if (!result.ok) return `/login?error=${PROVIDER_ERRORS[result.reason]}`;
-  await startBrowserSession(result.user, strategy, {
-    method: "oidc",
-    issuer: identity.issuer,
-    subject: identity.subject,
-    providerSessionId: identity.providerSessionId,
-  });
+  await startBrowserSession(
+    result.user,
+    strategy,
+    { method: "oidc", issuer: identity.issuer, subject: identity.subject, providerSessionId: identity.providerSessionId },
+    providerAuthentication(profile),
+  );
   await audit("signin.succeeded", {
     userId: result.user.id,
     context,
     detail: { method: "oidc", provider: providerId, issuer: identity.issuer, newAccount: result.created },
   });
   return true;
+}
+
+const AuthenticationClaims = z.object({
+  auth_time: z.number().int().positive(),
+  amr: z.array(z.string().max(64)).max(16).optional(),
+});
+
+/**
+ * When and how the provider says the user authenticated (the ID token's
+ * `auth_time` and `amr`), or null when it does not say. A time in the future
+ * is not believed (the sign-in time is used instead).
+ */
+export function providerAuthentication(profile: unknown, now = new Date()): Authentication | null {
+  const parsed = AuthenticationClaims.safeParse(profile);
+  if (!parsed.success) return null;
+  const time = new Date(parsed.data.auth_time * 1000);
+  if (time.getTime() > now.getTime() + 5000) return null;
+  return { time, methods: parsed.data.amr ?? [] };
 }
 
 /** The display name of a configured provider (for messages). */

@@ -80,6 +80,13 @@ const EnvSchema = z.object({
   SESSION_IDLE_TIMEOUT_SECONDS: seconds(30 * 60),
   /** Sliding renewal: a database session's "last seen" is written at most once per this interval. */
   SESSION_TOUCH_SECONDS: seconds(60),
+  /**
+   * Step-up authentication: sensitive actions (password change, signing out
+   * elsewhere, creating API tokens from a browser, admin actions) need the user
+   * to have proved who they are within this many seconds; older sessions are
+   * asked to confirm first (lib/auth/step-up.ts).
+   */
+  STEP_UP_WINDOW_SECONDS: seconds(10 * 60).refine((value) => value <= 24 * 60 * 60, "must be at most 86400 (one day)"),
   /** Lifetime of an API access token (`typ: at+jwt`). Short: it is what a thief could replay. */
   ACCESS_TOKEN_TTL_SECONDS: seconds(10 * 60).refine((value) => value <= 15 * 60, "must be at most 900 (15 minutes)"),
   /** Lifetime of one refresh token; each use replaces it. */

@@ -13,7 +13,8 @@ export type AuditEventName =
   | "password.changed"
   | "password.reset"
   | "rate_limit.hit"
-  | "register";
+  | "register"
+  | "session.reauthenticated";
 
 export interface AuditInput {
   userId?: string | null;

@@ -28,6 +28,17 @@ export type SignInOrigin =
   | { method: "password" | "email_link" }
   | { method: "oidc"; issuer: string; subject: string; providerSessionId: string | null };
 
+/**
+ * When and how the user last proved who they are in a session (OpenID Connect's
+ * `auth_time` and RFC 8176 `amr`): set at sign-in, moved forward only by a
+ * confirmation ("Confirm it's you"), never by refresh or sliding renewal.
+ */
+export interface Authentication {
+  time: Date;
+  /** RFC 8176 method references: "pwd", "otp" (a one-time email link), or what the provider said. */
+  methods: string[];
+}
+
 /** Kinds whose sessions end after this long without use (database sessions). */
 export interface IdleRule {
   kind: string;
@@ -49,11 +60,13 @@ export interface StoredSession {
   revokedReason: string | null;
   /** Null for sessions started before this was recorded, and for API token families. */
   origin: SignInOrigin | null;
+  /** Null for sessions started before this was recorded: too old for any sensitive action. */
+  authentication: Authentication | null;
   user: SessionUser;
 }
 
 /** A session as listed (account and admin pages): no user join. */
-export type ListedSession = Omit<StoredSession, "user" | "tokenHash" | "revokedAt" | "revokedReason" | "origin">;
+export type ListedSession = Omit<StoredSession, "user" | "tokenHash" | "revokedAt" | "revokedReason" | "origin" | "authentication">;
 
 export interface NewSession {
   tokenHash?: string;
@@ -64,6 +77,7 @@ export interface NewSession {
   ip: string | null;
   now: Date;
   origin?: SignInOrigin;
+  authentication?: Authentication;
 }
 
 export interface ActiveFilter {
@@ -96,6 +110,8 @@ export interface SessionBackend {
   recordActivity(id: string, expected: Date, now: Date): Promise<void>;
   /** Sets lastSeenAt to `now` unless revoked or seen at or after `notSince`; true if this call wrote. */
   touch(id: string, now: Date, notSince: Date): Promise<boolean>;
+  /** Records a new authentication (a confirmation) on an active session; false if it is revoked, expired or unknown. */
+  recordAuthentication(id: string, authentication: Authentication, now: Date): Promise<boolean>;
   /** Marks a session revoked (idempotent) and announces it; true if this call revoked it. */
   revoke(id: string, reason: string, now: Date): Promise<boolean>;
   /** Deletes a session (and its refresh tokens) and announces it; true if a session was removed. */
@@ -131,6 +147,17 @@ export function originFromColumns(columns: { signInMethod: string | null; idpIss
   if (method === "password" || method === "email_link") return { method };
   if (method === "oidc" && issuer && subject) return { method, issuer, subject, providerSessionId: idpSessionId };
   return null;
+}
+
+/** The stored columns of an authentication (null when there is none). */
+export function authenticationColumns(authentication: Authentication | undefined) {
+  return { authTime: authentication?.time ?? null, amr: authentication ? authentication.methods.join(" ") : null };
+}
+
+/** An authentication read back from its columns; null without a time. */
+export function authenticationFromColumns(authTime: Date | null, amr: string | null): Authentication | null {
+  if (!authTime || Number.isNaN(authTime.getTime())) return null;
+  return { time: authTime, methods: amr ? amr.split(" ").filter(Boolean) : [] };
 }
 
 export function idleSince(now: Date, rule: IdleRule): Date {

@@ -1,6 +1,6 @@
 import "server-only";
 import { db, isUniqueViolation, parseDbDate, queryRows, type Row } from "../platform/db";
-import { idleSince, originColumns, originFromColumns, type IdleRule, type SessionBackend, type StoredSession } from "./backend";
+import { authenticationColumns, authenticationFromColumns, idleSince, originColumns, originFromColumns, type IdleRule, type SessionBackend, type StoredSession } from "./backend";
 import { revokeAndAnnounce } from "./feed";
 
 /**
@@ -12,7 +12,7 @@ import { revokeAndAnnounce } from "./feed";
 
 const selectSession = `SELECT s."id", s."sessionToken", s."strategy", s."userId", s."createdAt", s."expires", s."lastSeenAt",
          s."userAgent", s."ip", s."revokedAt", s."revokedReason",
-         s."signInMethod", s."idpIssuer", s."idpSubject", s."idpSessionId", u."email", u."name"
+         s."signInMethod", s."idpIssuer", s."idpSubject", s."idpSessionId", s."authTime", s."amr", u."email", u."name"
     FROM "Session" s JOIN "User" u ON u."id" = s."userId"`;
 
 const listedFields = { id: true, strategy: true, userId: true, userAgent: true, ip: true, createdAt: true, lastSeenAt: true, expires: true } as const;
@@ -29,13 +29,29 @@ function activeWhere(now: Date, idleRules: readonly IdleRule[]) {
 export const databaseBackend: SessionBackend = {
   name: "database",
 
-  async insert({ tokenHash, userId, kind, expires, userAgent, ip, now, origin }) {
+  async insert({ tokenHash, userId, kind, expires, userAgent, ip, now, origin, authentication }) {
     const row = await db().session.create({
-      data: { sessionToken: tokenHash, userId, strategy: kind, expires, createdAt: now, lastSeenAt: now, userAgent, ip, ...originColumns(origin) },
+      data: {
+        sessionToken: tokenHash,
+        userId,
+        strategy: kind,
+        expires,
+        createdAt: now,
+        lastSeenAt: now,
+        userAgent,
+        ip,
+        ...originColumns(origin),
+        ...authenticationColumns(authentication),
+      },
       include: { user: { select: { id: true, email: true, name: true } } },
     });
-    const { sessionToken, signInMethod, idpIssuer, idpSubject, idpSessionId, ...stored } = row;
-    return { ...stored, tokenHash: sessionToken, origin: originFromColumns({ signInMethod, idpIssuer, idpSubject, idpSessionId }) };
+    const { sessionToken, signInMethod, idpIssuer, idpSubject, idpSessionId, authTime, amr, ...stored } = row;
+    return {
+      ...stored,
+      tokenHash: sessionToken,
+      origin: originFromColumns({ signInMethod, idpIssuer, idpSubject, idpSessionId }),
+      authentication: authenticationFromColumns(authTime, amr),
+    };
   },
 
   async findByTokenHash(tokenHash) {
@@ -71,6 +87,14 @@ export const databaseBackend: SessionBackend = {
 
   async touch(id, now, notSince) {
     const { count } = await db().session.updateMany({ where: { id, revokedAt: null, lastSeenAt: { lt: notSince } }, data: { lastSeenAt: now } });
+    return count > 0;
+  },
+
+  async recordAuthentication(id, authentication, now) {
+    const { count } = await db().session.updateMany({
+      where: { id, revokedAt: null, expires: { gt: now } },
+      data: authenticationColumns(authentication),
+    });
     return count > 0;
   },
 
@@ -173,6 +197,7 @@ function toStoredSession(row: Row): StoredSession {
       idpSubject: textOrNull(row.idpSubject),
       idpSessionId: textOrNull(row.idpSessionId),
     }),
+    authentication: authenticationFromColumns(dateOrNull(row.authTime), textOrNull(row.amr)),
     user: { id: userId, email: text(row.email), name: textOrNull(row.name) },
   };
 }

@@ -2,7 +2,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { env } from "../platform/env";
 import { redisScript, runScript, withRedis } from "../platform/redis";
-import { isIdle, originColumns, originFromColumns, type ListedSession, type SessionBackend, type SessionUser, type StoredSession } from "./backend";
+import { authenticationColumns, authenticationFromColumns, isIdle, originColumns, originFromColumns, type ListedSession, type SessionBackend, type SessionUser, type StoredSession } from "./backend";
 import { applyNotice, revokedIdLifetimeMs, type RevocationNotice } from "./feed";
 import { rememberedProfile } from "./profiles";
 import { redisKeys as keys } from "./redis-keys";
@@ -67,6 +67,14 @@ if tonumber(fields[2]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1])
 return 1`);
 
+const RECORD_AUTHENTICATION = redisScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local fields = redis.call('HMGET', KEYS[1], 'revokedAt', 'expires')
+if fields[1] and fields[1] ~= '' then return 0 end
+if tonumber(fields[2]) <= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'authTime', ARGV[1], 'amr', ARGV[2])
+return 1`);
+
 const CREATE_REFRESH = redisScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'sessionId', ARGV[2], 'createdAt', ARGV[3], 'expiresAt', ARGV[4], 'usedAt', '')
@@ -119,6 +127,7 @@ async function stored(fields: Fields): Promise<StoredSession | null> {
       idpSubject: optional(fields.idpSubject),
       idpSessionId: optional(fields.idpSessionId),
     }),
+    authentication: authenticationFromColumns(optionalDate(fields.authTime), optional(fields.amr)),
     user,
   };
 }
@@ -138,7 +147,8 @@ async function deleteAndAnnounce(id: string, notice: RevocationNotice): Promise<
 export const redisBackend: SessionBackend = {
   name: "redis",
 
-  async insert({ tokenHash, userId, kind, expires, userAgent, ip, now, origin }) {
+  async insert({ tokenHash, userId, kind, expires, userAgent, ip, now, origin, authentication }) {
+    const { authTime, amr } = authenticationColumns(authentication);
     const id = newId();
     const fields: Fields = {
       id,
@@ -153,6 +163,8 @@ export const redisBackend: SessionBackend = {
       revokedAt: "",
       revokedReason: "",
       ...Object.fromEntries(Object.entries(originColumns(origin)).map(([name, value]) => [name, value ?? ""])),
+      authTime: authTime ? ms(authTime) : "",
+      amr: amr ?? "",
     };
     await runScript(
       INSERT,
@@ -191,6 +203,11 @@ export const redisBackend: SessionBackend = {
 
   async touch(id, now, notSince) {
     return (await runScript(TOUCH, [keys.session(id)], [ms(now), ms(notSince)])) === 1;
+  },
+
+  async recordAuthentication(id, authentication, now) {
+    const { authTime, amr } = authenticationColumns(authentication);
+    return (await runScript(RECORD_AUTHENTICATION, [keys.session(id)], [ms(authTime ?? now), amr ?? "", ms(now)])) === 1;
   },
 
   async revoke(id, reason, now) {

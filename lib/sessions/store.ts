@@ -4,7 +4,7 @@ import { nowAndThen } from "../platform/housekeeping";
 import { log } from "../platform/log";
 import type { ClientContext } from "../security/request";
 import { hashToken } from "../tokens/opaque";
-import type { ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionBackend, SessionUser, SignInOrigin, StoredSession } from "./backend";
+import type { Authentication, ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionBackend, SessionUser, SignInOrigin, StoredSession } from "./backend";
 import { databaseBackend } from "./database-store";
 import { redisBackend } from "./redis-store";
 
@@ -14,7 +14,7 @@ import { redisBackend } from "./redis-store";
  * in Redis (SESSION_STORE; ./backend.ts says what each does). This module is
  * what the rest of the app calls; it knows rows, not kinds.
  */
-export type { ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionUser, SignInOrigin, StoredSession } from "./backend";
+export type { Authentication, ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionUser, SignInOrigin, StoredSession } from "./backend";
 export { isIdle } from "./backend";
 export { findSessionUser } from "./profiles";
 
@@ -36,6 +36,7 @@ export function insertSession(data: {
   context: ClientContext;
   now: Date;
   origin?: SignInOrigin;
+  authentication?: Authentication;
 }): Promise<StoredSession> {
   const { context, ...fields } = data;
   return backend().insert({ ...fields, userAgent: context.userAgent, ip: context.ip });
@@ -80,8 +81,9 @@ export function createTokenSession(
   expires: Date,
   now = new Date(),
   origin?: SignInOrigin,
+  authentication?: Authentication,
 ): Promise<StoredSession> {
-  return insertSession({ userId, kind, expires, context, now, origin });
+  return insertSession({ userId, kind, expires, context, now, origin, authentication });
 }
 
 /** The session with this id, revoked or not; null if unknown. */
@@ -115,6 +117,11 @@ export function activeSessionUser(id: string, userId: string, now = new Date()):
  */
 export function touchSession(id: string, now: Date, notSince: Date): Promise<boolean> {
   return backend().touch(id, now, notSince);
+}
+
+/** Records a confirmation on an active session (its new authentication time); false if it is revoked, expired or unknown. */
+export function recordAuthentication(id: string, authentication: Authentication, now = new Date()): Promise<boolean> {
+  return backend().recordAuthentication(id, authentication, now);
 }
 
 /** Marks a session revoked (idempotent) and pushes that to every instance; true if this call revoked it. */

@@ -15,6 +15,7 @@ import {
   revokeSession,
   touchSession,
   type RefreshTokenRecord,
+  type Authentication,
   type StoredSession,
 } from "../sessions/store";
 import { signAccessToken, verifyAccessToken, type TokenSubject } from "../tokens/jwt";
@@ -69,10 +70,14 @@ function refreshExpiry(familyExpires: Date, now: Date): Date {
   return new Date(Math.min(now.getTime() + env.REFRESH_TOKEN_TTL_SECONDS * 1000, familyExpires.getTime()));
 }
 
-/** Starts a token family for a user who just proved who they are. */
-export async function issueTokenPair(user: TokenSubject, context: ClientContext, now = new Date()): Promise<TokenPair> {
+/**
+ * Starts a token family for a user who just proved who they are. The family
+ * records that authentication (a password grant: now; a browser session's
+ * exchange: that session's) and keeps it: refreshing never changes it.
+ */
+export async function issueTokenPair(user: TokenSubject, context: ClientContext, now = new Date(), authentication?: Authentication): Promise<TokenPair> {
   const familyExpires = new Date(now.getTime() + env.TOKEN_FAMILY_TTL_SECONDS * 1000);
-  const family = await createTokenSession(user.id, KIND, context, familyExpires, now);
+  const family = await createTokenSession(user.id, KIND, context, familyExpires, now, undefined, authentication ?? { time: now, methods: ["pwd"] });
   const refreshToken = newOpaqueToken();
   await createRefreshToken({ token: refreshToken, sessionId: family.id, createdAt: now, expiresAt: refreshExpiry(familyExpires, now) });
   log.info("tokens.issued", { userId: user.id, familyId: family.id });
@@ -179,8 +184,8 @@ export const apiStrategy: SessionStrategy<typeof KIND> = {
     };
   },
 
-  async issue(user, context) {
-    const pair = await issueTokenPair(user, context);
+  async issue(user, context, _origin, authentication) {
+    const pair = await issueTokenPair(user, context, new Date(), authentication);
     return { value: pair.access_token, expires: new Date(Date.now() + pair.expires_in * 1000) };
   },
 

@@ -7,9 +7,12 @@ import {
   deleteSessionById,
   findSessionByToken,
   findSessionByTokenHash,
+  findSessionById,
   insertSession,
   isIdle,
   recordActivity,
+  recordAuthentication,
+  type Authentication,
   type SignInOrigin,
   type StoredSession,
 } from "../sessions/store";
@@ -25,10 +28,11 @@ export async function createSession(
   context: ClientContext,
   now = new Date(),
   origin?: SignInOrigin,
+  authentication?: Authentication,
 ): Promise<{ token: string; session: StoredSession }> {
   const token = newOpaqueToken();
   const expires = new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000);
-  const session = await insertSession({ tokenHash: hashToken(token), userId, kind: KIND, expires, context, now, origin });
+  const session = await insertSession({ tokenHash: hashToken(token), userId, kind: KIND, expires, context, now, origin, authentication });
   return { token, session };
 }
 
@@ -95,8 +99,8 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
     };
   },
 
-  async issue(user, context, origin) {
-    const { token, session } = await createSession(user.id, context, new Date(), origin);
+  async issue(user, context, origin, authentication) {
+    const { token, session } = await createSession(user.id, context, new Date(), origin, authentication);
     return { value: token, expires: session.expires };
   },
 
@@ -105,7 +109,21 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
     if (!isOpaqueToken(credential)) return null;
     const session = await findSession(credential);
     if (!session) return null;
-    return { strategy: KIND, user: session.user, expires: session.expires, credential, sessionId: session.id };
+    return { strategy: KIND, user: session.user, expires: session.expires, credential, sessionId: session.id, authentication: session.authentication };
+  },
+
+  async reauthenticate(session, authentication) {
+    if (!session.sessionId) return { recorded: false, credential: null };
+    const recorded = await recordAuthentication(session.sessionId, authentication);
+    // The copy pushed mode keeps in memory would still show the old time.
+    forgetSession(hashToken(session.credential));
+    return { recorded, credential: null };
+  },
+
+  async currentAuthentication(session) {
+    // The row, not the in-memory copy (pushed mode) nor the one this request
+    // verified: a confirmation on another instance or a moment ago counts.
+    return session.sessionId ? ((await findSessionById(session.sessionId))?.authentication ?? null) : null;
   },
 
   async revoke(credential) {

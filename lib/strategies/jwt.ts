@@ -9,11 +9,12 @@ import {
   activeSessionUser,
   createTokenSession,
   findSessionById,
+  recordAuthentication,
   revokeSession,
   touchSession,
   type SessionUser,
 } from "../sessions/store";
-import { signBrowserJwt, verifyBrowserJwt, type BrowserClaims } from "../tokens/jwt";
+import { authenticationOf, signBrowserJwt, verifyBrowserJwt, type BrowserClaims } from "../tokens/jwt";
 import type { SessionStrategy } from "./types";
 
 const KIND = "jwt";
@@ -94,13 +95,13 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
         };
   },
 
-  async issue(user, context, origin) {
+  async issue(user, context, origin, authentication) {
     const now = new Date();
     // The record lives for the session's absolute lifetime; each JWT only for JWT_TTL_SECONDS of it.
     const sessionEnds = new Date(now.getTime() + env.SESSION_TTL_SECONDS * 1000);
-    const session = await createTokenSession(user.id, KIND, context, sessionEnds, now, origin);
+    const session = await createTokenSession(user.id, KIND, context, sessionEnds, now, origin, authentication);
     const expires = tokenExpiry(now, sessionEnds);
-    const { token } = await signBrowserJwt(user, session.id, expires, now);
+    const { token } = await signBrowserJwt(user, session.id, expires, now, authentication ?? null);
     return { value: token, expires };
   },
 
@@ -114,8 +115,32 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
     if (expires <= session.expires) return null;
     // Of concurrent requests due for renewal, one wins the write and renews; the rest keep the valid token they have.
     if (!(await touchSession(session.sessionId, now, new Date(now.getTime() - (env.JWT_TTL_SECONDS * 1000) / 2)))) return null;
-    const { token } = await signBrowserJwt(session.user, session.sessionId, expires, now);
+    // The renewed token states the same authentication as the one it replaces: renewal is not a sign-in.
+    const { token } = await signBrowserJwt(session.user, session.sessionId, expires, now, session.authentication ?? null);
     return { value: token, expires };
+  },
+
+  async reauthenticate(session, authentication) {
+    const now = new Date();
+    if (!session.sessionId || !(await recordAuthentication(session.sessionId, authentication, now))) return { recorded: false, credential: null };
+    const sessionEnds = await activeSessionExpiry(session.sessionId, now);
+    if (!sessionEnds) return { recorded: false, credential: null };
+    // A new token with the new auth_time: every revocation mode reads the time from
+    // the signed claim, so the cookie is what makes the confirmation count.
+    const expires = tokenExpiry(now, sessionEnds);
+    const { token } = await signBrowserJwt(session.user, session.sessionId, expires, now, authentication);
+    return { recorded: true, credential: { value: token, expires } };
+  },
+
+  async currentAuthentication(session) {
+    const claimed = session.authentication ?? null;
+    // Stateless mode reads nothing per request: the signed claim is the answer.
+    if (!revocationIsImmediate() || !session.sessionId) return claimed;
+    // Otherwise the record is read too and the earlier of the two counts: a
+    // confirmation moves both (the record, and the new cookie's claim).
+    const recorded = (await findSessionById(session.sessionId))?.authentication ?? null;
+    if (!claimed || !recorded) return null;
+    return recorded.time < claimed.time ? recorded : claimed;
   },
 
   async verify(credential) {
@@ -129,6 +154,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
       expires: new Date(claims.exp * 1000),
       credential,
       sessionId: claims.sid,
+      authentication: authenticationOf(claims),
     };
   },
 

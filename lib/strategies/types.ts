@@ -1,5 +1,5 @@
 import type { ClientContext } from "../security/request";
-import type { IdleRule, SessionUser, SignInOrigin } from "../sessions/store";
+import type { Authentication, IdleRule, SessionUser, SignInOrigin } from "../sessions/store";
 
 /**
  * A kind of session: how the server remembers a signed-in client. Each kind
@@ -27,7 +27,7 @@ export interface SessionStrategy<Kind extends string = string> {
   /** What the pages say about this kind, derived from the running configuration. */
   facts(): StrategyFacts;
   /** Creates the credential for a user who just proved who they are (`origin`: how, recorded on the session). */
-  issue(user: SessionUser, context: ClientContext, origin?: SignInOrigin): Promise<IssuedCredential>;
+  issue(user: SessionUser, context: ClientContext, origin?: SignInOrigin, authentication?: Authentication): Promise<IssuedCredential>;
   /** The session behind a credential, or null if it is not valid now. */
   verify(credential: string): Promise<VerifiedSession<Kind> | null>;
   /**
@@ -35,6 +35,19 @@ export interface SessionStrategy<Kind extends string = string> {
    * else null. Never extends past the session's absolute lifetime.
    */
   renew?(session: VerifiedSession<Kind>): Promise<IssuedCredential | null>;
+  /**
+   * Records a confirmation ("Confirm it's you") on the session: its new
+   * authentication time. A kind whose credential carries that time returns a
+   * new credential for the cookie. `recorded: false` when the session is no
+   * longer active (revoked or expired meanwhile).
+   */
+  reauthenticate?(session: VerifiedSession<Kind>, authentication: Authentication): Promise<{ recorded: boolean; credential: IssuedCredential | null }>;
+  /**
+   * The authentication the step-up check trusts, read where it is current:
+   * kinds that keep it in the store re-read it; without this method, the
+   * verified credential's own `authentication` (a signed claim) is used.
+   */
+  currentAuthentication?(session: VerifiedSession<Kind>): Promise<Authentication | null>;
   /** Ends the session behind a credential, as far as this kind can. */
   revoke(credential: string): Promise<RevocationResult>;
   /** What this kind put in the client and on the server, for the dashboard. */
@@ -66,6 +79,11 @@ export interface VerifiedSession<Kind extends string = string> {
   credential: string;
   /** The server-side session row, where the kind keeps one. */
   sessionId?: string;
+  /**
+   * When and how the user last proved who they are, as the credential says
+   * (JWT: its signed `auth_time`/`amr`) or the row (database); null if unknown.
+   */
+  authentication?: Authentication | null;
 }
 
 export interface RevocationResult {

@@ -41,7 +41,38 @@ interface CommonClaims extends JWTPayload {
  * would repeat what `sub` identifies, grow the cookie with every long address,
  * and go stale on a change; the server reads them from the user's row.
  */
-export type BrowserClaims = CommonClaims;
+export interface BrowserClaims extends CommonClaims {
+  /**
+   * When the user last proved who they are in this session (OpenID Connect
+   * `auth_time`, seconds) and how (RFC 8176 `amr`). Renewal copies them; only
+   * a confirmation moves them. Signed like the rest, so an edited value fails
+   * the signature. Absent on tokens issued before they were added.
+   */
+  auth_time?: number;
+  amr?: string[];
+}
+
+/** What the browser claims carry about the authentication (both or neither). */
+export interface AuthenticationClaims {
+  time: Date;
+  methods: string[];
+}
+
+function hasBrowserClaims(payload: JWTPayload): payload is BrowserClaims {
+  if (!hasCommonClaims(payload)) return false;
+  if (payload.auth_time === undefined && payload.amr === undefined) return true;
+  return (
+    typeof payload.auth_time === "number" &&
+    Number.isInteger(payload.auth_time) &&
+    Array.isArray(payload.amr) &&
+    payload.amr.every((value) => typeof value === "string")
+  );
+}
+
+/** The authentication a verified browser token states; null when it states none. */
+export function authenticationOf(claims: BrowserClaims): AuthenticationClaims | null {
+  return typeof claims.auth_time === "number" ? { time: new Date(claims.auth_time * 1000), methods: claims.amr ?? [] } : null;
+}
 
 /**
  * RFC 9068 access token: for other services too, so it says who the user is
@@ -83,7 +114,7 @@ export const browserToken: TokenKind<BrowserClaims> = {
   audience: BROWSER_AUDIENCE,
   requiredClaims: ["sub", "sid", "iat", "exp"],
   lifetimeSeconds: () => env.JWT_TTL_SECONDS,
-  hasClaims: hasCommonClaims,
+  hasClaims: hasBrowserClaims,
 };
 
 /** RFC 9068 access token. */
@@ -134,9 +165,16 @@ async function signToken<C extends CommonClaims>(
   return { token, expires: new Date(exp * 1000) };
 }
 
-export function signBrowserJwt(user: Pick<TokenSubject, "id">, sid: string, expires: Date, now = new Date()): Promise<SignedToken> {
+export function signBrowserJwt(
+  user: Pick<TokenSubject, "id">,
+  sid: string,
+  expires: Date,
+  now = new Date(),
+  authentication: AuthenticationClaims | null = null,
+): Promise<SignedToken> {
   const ttl = Math.max(1, Math.floor((expires.getTime() - now.getTime()) / 1000));
-  return signToken(browserToken, user.id, sid, {}, ttl, now);
+  const claims = authentication ? { auth_time: Math.floor(authentication.time.getTime() / 1000), amr: authentication.methods } : {};
+  return signToken(browserToken, user.id, sid, claims, ttl, now);
 }
 
 export async function signAccessToken(user: TokenSubject, sid: string, now = new Date()): Promise<SignedToken & { jti: string }> {

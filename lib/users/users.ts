@@ -22,8 +22,8 @@ export async function findUserByEmail(email: string): Promise<UserRecord | null>
 
 /** Where a password check comes from, for the audit log. */
 export interface SignInAttemptInfo {
-  /** form: the sign-in page; http: POST /api/auth/callback/credentials; token: POST /api/token; register: sign-in right after registration. */
-  via: "form" | "http" | "token" | "register";
+  /** form: the sign-in page; http: POST /api/auth/callback/credentials; token: POST /api/token; register: sign-in right after registration; confirm: "Confirm it's you" (step-up). */
+  via: "form" | "http" | "token" | "register" | "confirm";
   context?: ClientContext;
 }
 

@@ -8,6 +8,8 @@ import { RevocationMeter } from "@/app/components/revocation-meter";
 import { UtcTime } from "@/app/components/session-cells";
 import { describePasswordReset } from "@/lib/account/recovery";
 import { requireSession } from "@/lib/auth/guards";
+import { currentAuthentication, isRecentAuthentication, stepUpWindowSeconds } from "@/lib/auth/step-up";
+import { durationInWords } from "@/lib/sessions/revocation";
 import { env } from "@/lib/platform/env";
 import { feedStatus } from "@/lib/sessions/feed";
 import { findSessionById, type SignInOrigin } from "@/lib/sessions/store";
@@ -54,6 +56,8 @@ export default async function DashboardPage() {
     auditEventsForUser(session.user.id, 10),
     session.sessionId ? findSessionById(session.sessionId) : null,
   ]);
+  const authentication = await currentAuthentication(session);
+  const recent = isRecentAuthentication(authentication, new Date(generatedAt), stepUpWindowSeconds());
 
   return (
     <>
@@ -82,6 +86,20 @@ export default async function DashboardPage() {
           <dt>Signed in with</dt>
           <dd data-testid="signin-method">
             <SignInMethod origin={stored?.origin ?? null} />
+          </dd>
+          <dt>Last authenticated</dt>
+          <dd data-testid="auth-time">
+            {authentication ? (
+              <>
+                <UtcTime date={authentication.time} />, method{" "}
+                <code data-testid="auth-methods">{authentication.methods.length > 0 ? authentication.methods.join(" ") : "not stated by the provider"}</code>
+                {recent
+                  ? ` — within the last ${durationInWords(stepUpWindowSeconds())}: sensitive actions go ahead`
+                  : ` — more than ${durationInWords(stepUpWindowSeconds())} ago: sensitive actions ask you to confirm it's you first`}
+              </>
+            ) : (
+              "not recorded — sensitive actions ask you to confirm it's you first"
+            )}
           </dd>
           <dt>Expires in</dt>
           <dd>

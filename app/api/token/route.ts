@@ -1,5 +1,6 @@
 import { credentialSource, refusesCrossSite } from "@/lib/auth/request";
 import { browserSessionOf, publicRoute } from "@/lib/auth/route";
+import { currentAuthentication, requireRecentAuthentication } from "@/lib/auth/step-up";
 import { errorResponse, failClosed, privateJson, unauthorizedResponse } from "@/lib/http/responses";
 import { readJsonBody } from "@/lib/http/body";
 import { beginPasswordAttempt, isBlocked, limitByIp, tooManyRequests } from "@/lib/security/rate-limit";
@@ -25,7 +26,17 @@ export const POST = publicRoute(failClosed(async (request: Request) => {
     // The browser's cookie only: a bearer token cannot be exchanged for a new family.
     const session = await browserSessionOf(request);
     if (!session) return unauthorizedResponse();
-    return privateJson(await issueTokenPair(session.user, context));
+    // Creating tokens is a sensitive action: the session must have authenticated recently
+    // (RFC 9470's challenge). The family carries that session's authentication time.
+    const stepUp = await requireRecentAuthentication(session, "/dashboard");
+    if (!stepUp.ok) {
+      return privateJson(
+        { error: "insufficient_user_authentication", error_description: "Confirm it's you first.", confirm: stepUp.stepUp.confirmPath },
+        { status: 401, headers: { "www-authenticate": 'Bearer error="insufficient_user_authentication"' } },
+      );
+    }
+    const authentication = await currentAuthentication(session);
+    return privateJson(await issueTokenPair(session.user, context, new Date(), authentication ?? undefined));
   }
 
   // A password grant. Every one counts against the client's address, malformed
@@ -40,7 +51,8 @@ export const POST = publicRoute(failClosed(async (request: Request) => {
   const user = await authenticateUser(input.data.email, input.data.password, { via: "token", context });
   if (!user) return errorResponse(401, "invalid_grant");
   await attempt.succeeded();
-  return privateJson(await issueTokenPair(user, context));
+  const now = new Date();
+  return privateJson(await issueTokenPair(user, context, now, { time: now, methods: ["pwd"] }));
 }));
 
 function isEmptyObject(value: unknown): boolean {

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Session" ADD COLUMN "amr" TEXT;
+ALTER TABLE "Session" ADD COLUMN "authTime" DATETIME;

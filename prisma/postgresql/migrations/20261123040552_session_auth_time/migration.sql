@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Session" ADD COLUMN     "amr" TEXT,
+ADD COLUMN     "authTime" TIMESTAMP(3);
