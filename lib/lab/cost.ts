@@ -15,7 +15,7 @@ import { hashToken } from "../tokens/opaque";
 import { median, send } from "./loopback";
 import { formatMicros, formatReads, readCount, timeSteps, type ReadCount } from "./measure";
 import { isSignedToken, publicKeyVerifier } from "./revocation";
-import { withThrowawayAccount } from "./throwaway";
+import { withThrowawayAccount, type ThrowawayAccount } from "./throwaway";
 import type { ClaimResult, Experiment, LabRun } from "./types";
 import { formatMs, type RevocationMode } from "./verdicts";
 
@@ -333,13 +333,12 @@ function storedWords(tone: Tone, transport: "cookie" | "bearer", mode: Revocatio
   return `${tokenRecordUse(mode)} (a ${record})`;
 }
 
-async function subjectsFor(lab: LabRun, track: (credential: string) => Promise<void>, user: Parameters<typeof issueTokenPair>[0]): Promise<Subject[]> {
+async function subjectsFor(lab: LabRun, account: ThrowawayAccount): Promise<Subject[]> {
   const mode = env.REVOCATION_MODE;
   const redis = sessionStoreName() === "redis";
   const subjects: Subject[] = [];
   for (const strategy of browserStrategies(strategies)) {
-    const issued = await strategy.issue(user, lab.context);
-    await track(issued.value);
+    const issued = await account.signIn(strategy, lab.context);
     const signed = isSignedToken(issued.value);
     const sid = signed ? decodeJwt(issued.value).sid : (await findSessionByToken(issued.value))?.id;
     if (typeof sid !== "string") throw new Error(`no session found for the ${strategy.kind} credential`);
@@ -361,8 +360,8 @@ async function subjectsFor(lab: LabRun, track: (credential: string) => Promise<v
   const bearer = strategies.find((strategy) => strategy.transport === "bearer");
   if (bearer) {
     // The pair itself (not bearer.issue): its refresh token names the family's second stored record.
-    const pair = await issueTokenPair(user, lab.context);
-    await track(pair.access_token);
+    const pair = await issueTokenPair(account.user, lab.context);
+    await account.track(pair.access_token);
     const sid = decodeJwt(pair.access_token).sid;
     if (typeof sid !== "string") throw new Error("the access token names no family");
     subjects.push({
@@ -392,7 +391,7 @@ export const costExperiment = {
     const bench = await readBenchReport();
     const rows = await withThrowawayAccount(async (account) => {
       lab.progress("Created a throwaway account; issuing a database session, a browser JWT and an API token");
-      const subjects = await subjectsFor(lab, account.track, account.user);
+      const subjects = await subjectsFor(lab, account);
       const targets = [{ key: "bare", path: BARE_ROUTE, headers: {} }, ...subjects.map((subject) => ({ key: subject.key, path: PROTECTED_ROUTE, headers: subject.headers }))];
       lab.progress(`Timing ${targets.length * (WARM_UP_ROUNDS + ROUNDS)} loopback requests in interleaved rounds (${BARE_ROUTE}, then ${PROTECTED_ROUTE} with each credential)`);
       const samples = await interleavedRounds(lab, targets, countRedis);

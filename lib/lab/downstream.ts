@@ -72,8 +72,7 @@ export const downstreamExperiment = {
       lab.progress("Created a throwaway account; issuing an API access token and a database session");
       const pair = await issueTokenPair(account.user, lab.context);
       await account.track(pair.access_token);
-      const issued = await database.issue(account.user, lab.context);
-      await account.track(issued.value);
+      const issued = await account.signIn(database, lab.context);
       const bearer = { authorization: `Bearer ${pair.access_token}` };
       // Loopback is plain http: the plain cookie name, as the server reads it there.
       const cookie = { cookie: `${cookieNameFor(database, false)}=${issued.value}` };

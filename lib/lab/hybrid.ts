@@ -119,8 +119,7 @@ export const hybridExperiment = {
       lab.progress("Created a throwaway account; issuing a browser JWT and a database session");
       const issued = [];
       for (const strategy of browserStrategies(strategies)) {
-        const credential = await strategy.issue(account.user, lab.context);
-        await account.track(credential.value);
+        const credential = await account.signIn(strategy, lab.context);
         issued.push({ strategy, credential, signed: isSignedToken(credential.value) });
       }
       const token = issued.find((entry) => entry.signed);

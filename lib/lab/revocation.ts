@@ -88,8 +88,7 @@ export const revocationExperiment = {
         });
 
       for (const strategy of browserStrategies(strategies)) {
-        const issued = await strategy.issue(account.user, lab.context);
-        await account.track(issued.value);
+        const issued = await account.signIn(strategy, lab.context);
         // Loopback is plain http, so the server reads the plain cookie name.
         const cookie = `${cookieNameFor(strategy, false)}=${issued.value}`;
         const signed = isSignedToken(issued.value);

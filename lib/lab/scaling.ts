@@ -313,8 +313,7 @@ export const scalingExperiment = {
       lab.progress("Created a throwaway account; issuing a database session, a browser JWT and an API token");
       const presented: Presented[] = [];
       for (const strategy of browserStrategies(strategies)) {
-        const issued = await strategy.issue(account.user, lab.context);
-        await account.track(issued.value);
+        const issued = await account.signIn(strategy, lab.context);
         const kind: CredentialKind = strategy.kind === "database" ? "database" : "jwt";
         presented.push({ kind, headers: { cookie: `${cookieNameFor(strategy, false)}=${issued.value}` } });
       }

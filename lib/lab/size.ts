@@ -79,8 +79,7 @@ export const sizeExperiment = {
       lab.progress("Created a throwaway account; issuing a real cookie of each kind");
       const issued: { row: SizeRow; cookie: string; value: string; tone: "session" | "token" }[] = [];
       for (const strategy of browserStrategies(strategies)) {
-        const credential = await strategy.issue(account.user, lab.context);
-        await account.track(credential.value);
+        const credential = await account.signIn(strategy, lab.context);
         // The size the visitor's browser would send (https adds the __Host- prefix); loopback uses the plain name.
         const sent = `${cookieNameFor(strategy, lab.https)}=${credential.value}`;
         const signed = decodeJwtOrNull(credential.value) !== null;

@@ -3,7 +3,10 @@ import { randomUUID } from "node:crypto";
 import { decodeJwt } from "jose";
 import { db } from "../platform/db";
 import { log } from "../platform/log";
+import { authenticationAtSignIn } from "../auth/browser-session";
 import { deleteSessionById, findSessionByToken, type SessionUser } from "../sessions/store";
+import type { ClientContext } from "../security/request";
+import type { IssuedCredential, Strategy } from "../strategies";
 
 /**
  * A throwaway account for one lab run: never the visitor's own session. It
@@ -17,6 +20,12 @@ export interface ThrowawayAccount {
   user: SessionUser;
   /** Remembers the session behind a credential just issued for this account (call before revoking it). */
   track(credential: string): Promise<void>;
+  /**
+   * Issues `strategy`'s credential as a password sign-in gets it (its
+   * authentication recorded, so a JWT has a real sign-in's claims and size)
+   * and tracks it.
+   */
+  signIn(strategy: Strategy, context: ClientContext): Promise<IssuedCredential>;
 }
 
 export const THROWAWAY_EMAIL_DOMAIN = "lab.invalid";
@@ -42,6 +51,12 @@ export async function withThrowawayAccount<T>(run: (account: ThrowawayAccount) =
       // A signed token names its session (sid); an opaque cookie token is looked up by its hash.
       const id = sidOf(credential) ?? (await findSessionByToken(credential))?.id ?? null;
       if (id) sessionIds.add(id);
+    },
+    async signIn(strategy, context) {
+      const origin = { method: "password" } as const;
+      const issued = await strategy.issue(user, context, origin, authenticationAtSignIn(origin, new Date()));
+      await account.track(issued.value);
+      return issued;
     },
   };
   try {
