@@ -180,6 +180,15 @@ export function sessionOriginsForEmail(email: string): Promise<SessionOrigin[]> 
   );
 }
 
+/** Why each of the user's sessions was revoked (null: not revoked), oldest first. */
+export async function sessionRevocationsForEmail(email: string): Promise<(string | null)[]> {
+  const rows = await run<{ revokedReason: string | null }>(
+    'SELECT s."revokedReason" FROM "Session" s JOIN "User" u ON u."id" = s."userId" WHERE u."email" = $1 ORDER BY s."createdAt"',
+    [email],
+  );
+  return rows.map((row) => row.revokedReason);
+}
+
 /** Whether the user with this email has a password (false: provider-only account). */
 export async function hasPassword(email: string): Promise<boolean> {
   const [row] = await run<{ passwordHash: string | null }>('SELECT "passwordHash" FROM "User" WHERE "email" = $1', [email]);

@@ -15,6 +15,8 @@ export interface RunningIdp {
   redirectUris: string[];
   /** OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_NAME for the app. */
   env: Record<string, string>;
+  /** Test only: the provider's private signing key (JWK with kid). */
+  testSigningJwk: Record<string, unknown> & { kid: string };
   readonly running: boolean;
   stop(): Promise<void>;
 }
@@ -28,6 +30,7 @@ export interface IdpOptions {
 export const CLIENT_ID: string;
 export const APP_PROVIDER_ID: string;
 export const CALLBACK_PATH: string;
+export const BACKCHANNEL_LOGOUT_PATH: string;
 export const USERS: Record<"alice" | "bob", Omit<IdpClaims, "sub">>;
 export function claimsOf(login: string): IdpClaims | undefined;
 export function startIdp(options?: IdpOptions): Promise<RunningIdp>;

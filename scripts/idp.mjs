@@ -33,6 +33,8 @@ export const CLIENT_ID = 'session-or-token';
 /** The provider id the app gives the generic OpenID Connect provider (its callback path ends with it). */
 export const APP_PROVIDER_ID = 'oidc';
 export const CALLBACK_PATH = `/api/auth/callback/${APP_PROVIDER_ID}`;
+/** The app's OpenID Connect Back-Channel Logout endpoint: the provider posts logout tokens there. */
+export const BACKCHANNEL_LOGOUT_PATH = '/api/oidc/backchannel-logout';
 const EMAIL_DOMAIN = 'idp.example.test';
 
 export const USERS = {
@@ -84,9 +86,10 @@ export async function startIdp(options = {}) {
           response_types: ['code'],
           grant_types: ['authorization_code'],
           token_endpoint_auth_method: 'client_secret_basic',
-          // Registered so that the provider puts its session id (`sid`) in ID
-          // tokens; the app records it for back-channel logout.
-          backchannel_logout_uri: `${new URL(redirectUris[0]).origin}/api/auth/backchannel-logout`,
+          // Back-Channel Logout: when a session here ends, the provider posts a
+          // logout token to the app; session_required puts its session id
+          // (`sid`) in ID tokens and logout tokens.
+          backchannel_logout_uri: `${new URL(redirectUris[0]).origin}${BACKCHANNEL_LOGOUT_PATH}`,
           backchannel_logout_session_required: true,
         },
       ],
@@ -100,6 +103,14 @@ export async function startIdp(options = {}) {
       conformIdTokenClaims: false,
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
       features: { devInteractions: { enabled: true }, backchannelLogout: { enabled: true } },
+      // The provider refuses to post to special-use addresses (SSRF protection,
+      // through the request's dispatcher); the app listens on loopback, so for
+      // loopback hosts only the request goes out without that dispatcher.
+      fetch: (url, init) => {
+        if (!isLoopbackHost(new URL(url).hostname)) return globalThis.fetch(url, init);
+        const { dispatcher: _ssrfGuard, ...rest } = init;
+        return globalThis.fetch(url, rest);
+      },
       async findAccount(_ctx, id) {
         const claims = claimsOf(id);
         if (!claims) return undefined;
@@ -119,6 +130,8 @@ export async function startIdp(options = {}) {
         ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
       }
     });
+    // A logout token the app refused is a test failure to see, not to swallow.
+    provider.on('backchannel.error', (_ctx, error) => console.error(`idp: back-channel logout failed: ${error.message}`));
     const server = http.createServer(provider.callback());
     const listening = await new Promise((resolve, reject) => {
       server.once('error', (error) => (error.code === 'EADDRINUSE' && !options.port ? resolve(false) : reject(error)));
@@ -135,6 +148,12 @@ export async function startIdp(options = {}) {
       redirectUris,
       /** The variables that point the app's generic OpenID Connect provider here. */
       env: { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: clientSecret, OIDC_NAME: 'Test provider' },
+      /**
+       * Test only: this provider's private signing key (JWK), which the e2e
+       * harness hands to e2e/oidc-logout.spec.ts so it can send the app
+       * crafted logout tokens signed with the right key.
+       */
+      testSigningJwk: jwk,
       get running() {
         return !stopped;
       },
@@ -149,6 +168,10 @@ export async function startIdp(options = {}) {
   }
   await delay(0);
   throw new Error('could not find a free port for the test provider');
+}
+
+function isLoopbackHost(hostname) {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 function escapeHtml(value) {

@@ -425,6 +425,8 @@ async function runE2E(label, makeDatabase) {
         E2E_BASE_URL: server.url,
         E2E_DOWNSTREAM_URL: downstream.url,
         E2E_IDP_ISSUER: idp.issuer,
+        // Test only: the throwaway provider's key, so e2e/oidc-logout.spec.ts can sign crafted logout tokens.
+        E2E_IDP_SIGNING_JWK: JSON.stringify(idp.testSigningJwk),
         E2E_DB_LABEL: label,
         E2E_JSON_REPORT: jsonReport,
         E2E_SERVER_LOG: serverLog,

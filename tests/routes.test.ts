@@ -40,6 +40,8 @@ const PUBLIC: Record<string, string> = {
   "POST /api/token": "password grant; its session-exchange branch is checked below like a protected route",
   "POST /api/token/refresh": "the refresh token in the body is the credential",
   "POST /api/token/revoke": "RFC 7009: anyone holding a token may revoke it",
+  "POST /api/oidc/backchannel-logout":
+    "OpenID Connect Back-Channel Logout: the provider calls it server to server; the signed logout token in the body is the credential",
   "GET /api/auth/[...nextauth]": "Auth.js: CSRF token, providers, sign-in page; /session answers from the cookie",
   "POST /api/auth/[...nextauth]": "Auth.js: the credentials callback (password + Auth.js CSRF token), sign-out",
   "POST /api/compare/run":

@@ -36,7 +36,7 @@ describe("sessions in Redis", async () => {
   const { issueTokenPair, refreshTokenPair } = await import("../lib/strategies/api");
   const { activeSessionsForUser, revokeOtherSessions } = await import("../lib/account/sessions");
   const { feedStatus, startRevocationFeed, stopRevocationFeed } = await import("../lib/sessions/feed");
-  const { sessionStoreName } = await import("../lib/sessions/store");
+  const { revokeProviderSessions, sessionStoreName } = await import("../lib/sessions/store");
   const { resolveBearer } = await import("./support/requests");
   const { closeRedis } = await import("../lib/platform/redis");
 
@@ -98,6 +98,27 @@ describe("sessions in Redis", async () => {
     assert.equal(await jwtStrategy.verify(issued.value), null);
     assert.ok((await reader.hget(`sot:session:${verified!.sessionId}`, "revokedAt"))!.length > 0);
     assert.notEqual(await reader.zscore("sot:revoked-sessions", verified!.sessionId!), null, "what a starting instance loads");
+  });
+
+  test("redis sessions: back-channel logout finds provider sessions by (issuer, sid) and (issuer, sub) and revokes them, pushed", async () => {
+    const user = await newUser();
+    const issuer = "https://idp.example.test";
+    const origin = (subject: string, sid: string | null) => ({ method: "oidc" as const, issuer, subject, providerSessionId: sid });
+    const bySid = await jwtStrategy.issue(user, context, origin("alice", "sid-1"));
+    const sameSubject = await databaseStrategy.issue(user, context, origin("alice", "sid-2"));
+    const otherSubject = await jwtStrategy.issue(user, context, origin("bob", "sid-3"));
+    const sidOf = async (value: string) => (await jwtStrategy.verify(value))!.sessionId!;
+    const [bySidId, otherId] = [await sidOf(bySid.value), await sidOf(otherSubject.value)];
+
+    assert.deepEqual(await revokeProviderSessions({ issuer, sid: "sid-1", subject: null }, "backchannel_logout"), [bySidId]);
+    assert.equal(await jwtStrategy.verify(bySid.value), null, "refused at once: the revocation reached this instance's memory");
+    assert.notEqual(await reader.zscore("sot:revoked-sessions", bySidId), null);
+    assert.notEqual(await databaseStrategy.verify(sameSubject.value), null);
+
+    assert.equal((await revokeProviderSessions({ issuer, sid: null, subject: "alice" }, "backchannel_logout")).length, 1);
+    assert.equal(await databaseStrategy.verify(sameSubject.value), null);
+    assert.deepEqual(await revokeProviderSessions({ issuer: "https://other.example.test", sid: "sid-3", subject: null }, "backchannel_logout"), []);
+    assert.equal((await jwtStrategy.verify(otherSubject.value))?.sessionId, otherId);
   });
 
   test("redis sessions: an API token family rotates its refresh token; reuse revokes the family", async () => {

@@ -128,6 +128,26 @@ export interface SessionBackend {
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
   /** Marks a refresh token used unless it already is. */
   markRefreshTokenUsed(tokenHash: string, now: Date): Promise<void>;
+  /**
+   * Ids of the unrevoked, unexpired sessions started from a provider session:
+   * by (issuer, sid), or with `sid` null by (issuer, subject) — every session
+   * of that subject at that issuer. Back-channel logout revokes them.
+   */
+  findByProviderSession(match: ProviderSessionMatch, now: Date): Promise<string[]>;
+}
+
+/** What a back-channel logout token names: the issuer and its `sid` and/or `sub`. */
+export interface ProviderSessionMatch {
+  issuer: string;
+  sid: string | null;
+  subject: string | null;
+}
+
+/** True if a session's origin is covered by the match (`sid` when given, else `subject`). */
+export function originMatches(origin: SignInOrigin | null, match: ProviderSessionMatch): boolean {
+  if (origin?.method !== "oidc" || origin.issuer !== match.issuer) return false;
+  if (match.sid !== null) return origin.providerSessionId === match.sid && (match.subject === null || origin.subject === match.subject);
+  return match.subject !== null && origin.subject === match.subject;
 }
 
 /** The stored columns of an origin (all null when there is none). */

@@ -98,6 +98,21 @@ export const databaseBackend: SessionBackend = {
     return count > 0;
   },
 
+  async findByProviderSession(match, now) {
+    if (match.sid === null && match.subject === null) return [];
+    const rows = await db().session.findMany({
+      where: {
+        idpIssuer: match.issuer,
+        ...(match.sid !== null ? { idpSessionId: match.sid } : {}),
+        ...(match.subject !== null ? { idpSubject: match.subject } : {}),
+        revokedAt: null,
+        expires: { gt: now },
+      },
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
+  },
+
   async revoke(id, reason, now) {
     const count = await revokeAndAnnounce(
       { sessionIds: [id] },

@@ -1,4 +1,7 @@
 import "server-only";
+import { createHash } from "node:crypto";
+
+const digest = (...parts: string[]) => createHash("sha256").update(parts.join("\n")).digest("base64url");
 
 /**
  * The Redis keys of the session store (./redis-store.ts), shared with the
@@ -18,6 +21,9 @@ export const redisKeys = {
   allSessions: "sot:sessions",
   /** Revoked session ids, scored by when they were revoked (ms): what the feed loads. */
   revoked: "sot:revoked-sessions",
+  /** Sorted sets of the session ids started from a provider session / by a provider subject, scored by their end (ms): back-channel logout. */
+  providerSession: (issuer: string, sid: string) => `sot:idp-session:${digest(issuer, sid)}`,
+  providerSubject: (issuer: string, subject: string) => `sot:idp-subject:${digest(issuer, subject)}`,
   refreshToken: (tokenHash: string) => `sot:refresh-token:${tokenHash}`,
   /** The revocation feed's pub/sub channel. */
   channel: "sot:revocations",

@@ -2,7 +2,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { env } from "../platform/env";
 import { redisScript, runScript, withRedis } from "../platform/redis";
-import { authenticationColumns, authenticationFromColumns, isIdle, originColumns, originFromColumns, type ListedSession, type SessionBackend, type SessionUser, type StoredSession } from "./backend";
+import { authenticationColumns, authenticationFromColumns, isIdle, originColumns, originFromColumns, originMatches, type ListedSession, type SessionBackend, type SessionUser, type StoredSession } from "./backend";
 import { applyNotice, revokedIdLifetimeMs, type RevocationNotice } from "./feed";
 import { rememberedProfile } from "./profiles";
 import { redisKeys as keys } from "./redis-keys";
@@ -28,6 +28,10 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
 redis.call('ZADD', KEYS[3], exp, ARGV[1])
 if redis.call('PEXPIRETIME', KEYS[3]) < exp then redis.call('PEXPIREAT', KEYS[3], exp) end
 redis.call('ZADD', KEYS[4], exp, ARGV[1])
+for i = 5, #KEYS do
+  redis.call('ZADD', KEYS[i], exp, ARGV[1])
+  if redis.call('PEXPIRETIME', KEYS[i]) < exp then redis.call('PEXPIREAT', KEYS[i], exp) end
+end
 return 1`);
 
 const BY_TOKEN = redisScript(`
@@ -166,9 +170,14 @@ export const redisBackend: SessionBackend = {
       authTime: authTime ? ms(authTime) : "",
       amr: amr ?? "",
     };
+    // A provider sign-in is also listed under its provider session and subject, in the same script, for back-channel logout.
+    const provider = origin?.method === "oidc" ? origin : null;
+    const providerKeys = provider
+      ? [keys.providerSubject(provider.issuer, provider.subject), ...(provider.providerSessionId ? [keys.providerSession(provider.issuer, provider.providerSessionId)] : [])]
+      : [];
     await runScript(
       INSERT,
-      [keys.session(id), keys.token(tokenHash ?? ""), keys.userSessions(userId), keys.allSessions],
+      [keys.session(id), keys.token(tokenHash ?? ""), keys.userSessions(userId), keys.allSessions, ...providerKeys],
       [id, ms(expires), ms(now), tokenHash ?? "", ...Object.entries(fields).flat()],
     );
     const session = await stored(fields);
@@ -208,6 +217,26 @@ export const redisBackend: SessionBackend = {
   async recordAuthentication(id, authentication, now) {
     const { authTime, amr } = authenticationColumns(authentication);
     return (await runScript(RECORD_AUTHENTICATION, [keys.session(id)], [ms(authTime ?? now), amr ?? "", ms(now)])) === 1;
+  },
+
+  async findByProviderSession(match, now) {
+    if (match.sid === null && match.subject === null) return [];
+    const index = match.sid !== null ? keys.providerSession(match.issuer, match.sid) : keys.providerSubject(match.issuer, match.subject ?? "");
+    const ids = await withRedis((client) => client.zrangebyscore(index, `(${now.getTime()}`, "+inf"));
+    const found: string[] = [];
+    for (const id of ids) {
+      // The index only finds candidates: each session's own fields decide.
+      const fields = await sessionFields(id);
+      if (fields.id !== id || optional(fields.revokedAt) !== null || date(fields.expires) <= now) continue;
+      const origin = originFromColumns({
+        signInMethod: optional(fields.signInMethod),
+        idpIssuer: optional(fields.idpIssuer),
+        idpSubject: optional(fields.idpSubject),
+        idpSessionId: optional(fields.idpSessionId),
+      });
+      if (originMatches(origin, match)) found.push(id);
+    }
+    return found;
   },
 
   async revoke(id, reason, now) {

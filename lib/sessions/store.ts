@@ -4,7 +4,7 @@ import { nowAndThen } from "../platform/housekeeping";
 import { log } from "../platform/log";
 import type { ClientContext } from "../security/request";
 import { hashToken } from "../tokens/opaque";
-import type { Authentication, ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionBackend, SessionUser, SignInOrigin, StoredSession } from "./backend";
+import type { Authentication, ActiveFilter, IdleRule, ListedSession, ProviderSessionMatch, RefreshTokenRecord, SessionBackend, SessionUser, SignInOrigin, StoredSession } from "./backend";
 import { databaseBackend } from "./database-store";
 import { redisBackend } from "./redis-store";
 
@@ -14,7 +14,7 @@ import { redisBackend } from "./redis-store";
  * in Redis (SESSION_STORE; ./backend.ts says what each does). This module is
  * what the rest of the app calls; it knows rows, not kinds.
  */
-export type { Authentication, ActiveFilter, IdleRule, ListedSession, RefreshTokenRecord, SessionUser, SignInOrigin, StoredSession } from "./backend";
+export type { Authentication, ActiveFilter, IdleRule, ListedSession, ProviderSessionMatch, RefreshTokenRecord, SessionUser, SignInOrigin, StoredSession } from "./backend";
 export { isIdle } from "./backend";
 export { findSessionUser } from "./profiles";
 
@@ -128,6 +128,18 @@ export function recordAuthentication(id: string, authentication: Authentication,
 export async function revokeSession(id: string, reason: string, now = new Date()): Promise<boolean> {
   const revoked = await backend().revoke(id, reason, now);
   if (revoked) log.info("session.revoked", { sessionId: id, reason });
+  return revoked;
+}
+
+/**
+ * Revokes every active session started from a provider session (back-channel
+ * logout), through the same path as any revocation (announced on the feed, so
+ * pushed mode pushes it). The ids it revoked.
+ */
+export async function revokeProviderSessions(match: ProviderSessionMatch, reason: string, now = new Date()): Promise<string[]> {
+  const ids = await backend().findByProviderSession(match, now);
+  const revoked: string[] = [];
+  for (const id of ids) if (await revokeSession(id, reason, now)) revoked.push(id);
   return revoked;
 }
 

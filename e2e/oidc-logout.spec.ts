@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import type { Page } from '@playwright/test';
+import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
+import { sessionOriginsForEmail, sessionRevocationsForEmail } from './db';
+import { RADIO, STRATEGIES, expect, expectSignedIn, expectSignedOut, test, type Strategy } from './fixtures';
+
+// OpenID Connect Back-Channel Logout against the real test provider
+// (scripts/idp.mjs, started by scripts/test.mjs): ending the provider session
+// makes the provider post a logout token to the app, which revokes the
+// sessions started from it. Crafted tokens are signed with the provider's own
+// key (E2E_IDP_SIGNING_JWK, handed over by the harness) or with another one.
+const ISSUER = process.env.E2E_IDP_ISSUER ?? '';
+const SIGNING_JWK = JSON.parse(process.env.E2E_IDP_SIGNING_JWK ?? '{}') as JWK & { kid: string };
+// scripts/idp.mjs: CLIENT_ID and BACKCHANNEL_LOGOUT_PATH (a spec cannot import the .mjs itself).
+const CLIENT_ID = 'session-or-token';
+const BACKCHANNEL_LOGOUT_PATH = '/api/oidc/backchannel-logout';
+const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+const PROVIDER_BUTTON = 'Continue with Test provider';
+
+test.beforeAll(() => {
+  expect(ISSUER, 'E2E_IDP_ISSUER: scripts/test.mjs starts the test provider').toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect(SIGNING_JWK.kid, 'E2E_IDP_SIGNING_JWK: scripts/test.mjs hands over the provider key').toBeTruthy();
+});
+
+const freshLogin = (tag: string) => `${tag}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+const providerEmail = (login: string) => `${login.toLowerCase()}@idp.example.test`;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Provider sign-in with a session of `strategy`, through the provider's own pages; ends on /dashboard. */
+async function signInThroughProvider(page: Page, strategy: Strategy, login: string, atProvider = true): Promise<void> {
+  await page.goto('/login');
+  await page.getByRole('radio', { name: RADIO[strategy] }).check();
+  await page.getByRole('button', { name: PROVIDER_BUTTON }).click();
+  if (atProvider) {
+    await page.locator('input[name="login"]').fill(login);
+    await page.locator('input[name="password"]').fill('any password will do');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+  }
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
+}
+
+/** The provider session id (`sid`) recorded on the user's latest session. */
+async function latestSid(login: string): Promise<string> {
+  const origins = await sessionOriginsForEmail(providerEmail(login));
+  const sid = origins.at(-1)?.idpSessionId;
+  expect(sid, 'the session records the provider session id').toBeTruthy();
+  return sid ?? '';
+}
+
+function logoutClaims(sid: string, sub: string): Record<string, unknown> {
+  const iat = nowSeconds();
+  return { iss: ISSUER, aud: CLIENT_ID, iat, exp: iat + 120, jti: randomBytes(12).toString('base64url'), events: { [EVENT]: {} }, sid, sub };
+}
+
+/** A JWT signed with the provider's own key (its kid); `header` replaces the typ. */
+async function withProviderKey(claims: Record<string, unknown>, header: { typ?: string } = { typ: 'logout+jwt' }): Promise<string> {
+  const key = await importJWK(SIGNING_JWK, 'RS256');
+  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: SIGNING_JWK.kid, ...header }).sign(key);
+}
+
+async function postLogoutToken(page: Page, token: string) {
+  return page.context().request.post(BACKCHANNEL_LOGOUT_PATH, { form: { logout_token: token }, maxRedirects: 0 });
+}
+
+async function expectRefused(page: Page, token: string): Promise<void> {
+  const response = await postLogoutToken(page, token);
+  expect(response.status()).toBe(400);
+  expect(await response.json()).toEqual({ error: 'invalid_request' });
+}
+
+test.describe('OpenID Connect Back-Channel Logout', () => {
+  for (const strategy of STRATEGIES) {
+    test(`ending the provider session signs the ${strategy} session out`, async ({ page }) => {
+      const login = freshLogin(`bcl-${strategy}`);
+      await signInThroughProvider(page, strategy, login);
+      await latestSid(login);
+
+      // Another tab of the same browser ends the session at the provider; the
+      // provider posts the logout token to the app before it answers.
+      const providerTab = await page.context().newPage();
+      await providerTab.goto(`${ISSUER}/session/end`);
+      await providerTab.getByRole('button', { name: 'Yes, sign me out' }).click();
+      await expect(providerTab.getByRole('heading', { name: 'Sign-out Success' })).toBeVisible();
+      await providerTab.close();
+
+      // Revoked by the provider's own logout token, not by anything else.
+      expect(await sessionRevocationsForEmail(providerEmail(login))).toEqual(['backchannel_logout']);
+      await expectSignedOut(page);
+    });
+  }
+
+  test('refused logout tokens revoke nothing; a valid one revokes, and its replay is refused', async ({ page }) => {
+    const login = freshLogin('bcl-checks');
+    await signInThroughProvider(page, 'jwt', login);
+    const sid = await latestSid(login);
+    const valid = () => logoutClaims(sid, login);
+
+    const otherKey = await generateKeyPair('RS256');
+    const forged = await new SignJWT(valid()).setProtectedHeader({ alg: 'RS256', kid: SIGNING_JWK.kid, typ: 'logout+jwt' }).sign(otherKey.privateKey);
+    await expectRefused(page, forged);
+    await expectRefused(page, await withProviderKey({ ...valid(), aud: 'another-client' }));
+    await expectRefused(page, await withProviderKey({ ...valid(), iss: 'http://127.0.0.1:1' }));
+    await expectRefused(page, await withProviderKey({ ...valid(), nonce: 'n-0S6_WzA2Mj' }));
+    await expectRefused(page, await withProviderKey({ ...valid(), iat: nowSeconds() - 3600 }));
+    await expectRefused(page, await withProviderKey({ ...valid(), iat: nowSeconds() - 7200, exp: nowSeconds() - 3600 }));
+    await expectRefused(page, await withProviderKey({ ...valid(), iat: nowSeconds() + 3600, exp: nowSeconds() + 7200 }));
+    const { events: _events, ...withoutEvents } = valid();
+    await expectRefused(page, await withProviderKey(withoutEvents));
+    await expectRefused(page, await withProviderKey({ ...valid(), events: { [EVENT]: 'yes' } }));
+    const { jti: _jti, ...withoutJti } = valid();
+    await expectRefused(page, await withProviderKey(withoutJti));
+    const { sid: _sid, sub: _sub, ...withoutSubject } = valid();
+    await expectRefused(page, await withProviderKey(withoutSubject));
+    await expectRefused(page, await withProviderKey(valid(), { typ: 'JWT' }));
+    // The spec's encoding only: the same valid token as JSON is refused.
+    const asJson = await page.context().request.post(BACKCHANNEL_LOGOUT_PATH, { data: { logout_token: await withProviderKey(valid()) } });
+    expect(asJson.status()).toBe(400);
+    await expectSignedIn(page, 'jwt');
+
+    const accepted = await withProviderKey(valid());
+    const response = await postLogoutToken(page, accepted);
+    expect(response.status()).toBe(200);
+    expect(response.headers()['cache-control']).toBe('no-store');
+    await expectSignedOut(page);
+
+    // Signing in again within the same provider session gets a session with the same sid:
+    // replaying the accepted token must not end it.
+    await signInThroughProvider(page, 'database', login, false);
+    expect(await latestSid(login)).toBe(sid);
+    await expectRefused(page, accepted);
+    await expectSignedIn(page, 'database');
+  });
+
+  test('a token naming only the subject ends every session of that subject at the provider', async ({ page }) => {
+    const login = freshLogin('bcl-sub');
+    await signInThroughProvider(page, 'database', login);
+    const { sid: _sid, ...bySubject } = logoutClaims(await latestSid(login), login);
+    const response = await postLogoutToken(page, await withProviderKey(bySubject));
+    expect(response.status()).toBe(200);
+    await expectSignedOut(page);
+  });
+});
