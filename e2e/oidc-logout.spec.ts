@@ -133,6 +133,33 @@ test.describe('OpenID Connect Back-Channel Logout', () => {
     await expectSignedIn(page, 'database');
   });
 
+  for (const strategy of STRATEGIES) {
+    test(`signing the ${strategy} session out ends the provider session too (RP-initiated logout)`, async ({ page }) => {
+      const login = freshLogin(`rpl-${strategy}`);
+      await signInThroughProvider(page, strategy, login);
+      // Read now: signing a database session out deletes its row.
+      const sid = await latestSid(login);
+      const toProvider = page.waitForRequest((request) => request.url().startsWith(`${ISSUER}/session/end?`));
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      const logoutRequest = new URL((await toProvider).url());
+      // The ID token of this provider session as the hint, the registered way back, a state.
+      const hint = logoutRequest.searchParams.get('id_token_hint') ?? '';
+      const hintClaims = JSON.parse(Buffer.from(hint.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      expect(hintClaims).toMatchObject({ iss: ISSUER, aud: CLIENT_ID, sub: login, sid });
+      expect(logoutRequest.searchParams.get('post_logout_redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/login\?signedOut=(revoked|cookie-only)$/);
+      const state = logoutRequest.searchParams.get('state') ?? '';
+      expect(state).toMatch(/^[\w-]{16,}$/);
+
+      await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+      await expect(page).toHaveURL((url) => url.pathname === '/login' && url.searchParams.get('signedOut') === 'revoked' && url.searchParams.get('state') === state);
+      await expectSignedOut(page);
+      // The provider's session has ended: signing in there again asks who you are.
+      await page.goto('/login');
+      await page.getByRole('button', { name: PROVIDER_BUTTON }).click();
+      await expect(page.locator('input[name="login"]')).toBeVisible();
+    });
+  }
+
   test('a token naming only the subject ends every session of that subject at the provider', async ({ page }) => {
     const login = freshLogin('bcl-sub');
     await signInThroughProvider(page, 'database', login);

@@ -69,6 +69,16 @@ async function callbackUrlWithoutVisiting(page: Page, issuer = ISSUER): Promise<
   throw new Error('the provider did not send the browser back to the app');
 }
 
+/**
+ * Sign-out of a provider session sends the browser to the provider's logout
+ * page (RP-initiated logout, on by default): confirm it there; the provider
+ * sends the browser back to the app.
+ */
+async function confirmProviderLogout(page: Page, issuer = ISSUER): Promise<void> {
+  await expect(page).toHaveURL((url) => url.origin === issuer && url.pathname.startsWith('/session/end'));
+  await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+}
+
 async function expectNoSessionCookie(page: Page): Promise<void> {
   expect(await sessionCookies(page.context())).toEqual([]);
 }
@@ -108,6 +118,7 @@ test.describe('sign-in with an OpenID Connect provider', () => {
       expect(origin?.idpSessionId).toBeTruthy();
 
       await page.getByRole('button', { name: 'Sign out' }).click();
+      await confirmProviderLogout(page);
       await expect(page).toHaveURL(/\/login\?signedOut=/);
       await expectNoSessionCookie(page);
       await page.goto('/dashboard');
@@ -121,12 +132,12 @@ test.describe('sign-in with an OpenID Connect provider', () => {
     await signInAtProvider(page, login);
     await expect(page.getByText('Strategy: jwt')).toBeVisible();
     await page.getByRole('button', { name: 'Sign out' }).click();
+    await confirmProviderLogout(page);
     await expect(page).toHaveURL(/\/login\?signedOut=/);
 
-    // The provider remembers the browser: no sign-in page this time, straight back.
-    await page.goto('/login');
-    await page.getByRole('radio', { name: RADIO[other('jwt')] }).check();
-    await page.getByRole('button', { name: PROVIDER_BUTTON }).click();
+    // Sign-out ended the provider session too (RP-initiated logout): the provider asks again.
+    await startProviderSignIn(page, other('jwt'));
+    await signInAtProvider(page, login);
     await expect(page).toHaveURL(/\/dashboard$/);
     await expect(page.getByText('Strategy: database')).toBeVisible();
     await onlySessionCookie(page.context(), 'database');

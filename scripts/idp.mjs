@@ -35,6 +35,8 @@ export const APP_PROVIDER_ID = 'oidc';
 export const CALLBACK_PATH = `/api/auth/callback/${APP_PROVIDER_ID}`;
 /** The app's OpenID Connect Back-Channel Logout endpoint: the provider posts logout tokens there. */
 export const BACKCHANNEL_LOGOUT_PATH = '/api/oidc/backchannel-logout';
+/** The app's pages after sign-out (lib/auth/rp-logout.ts POST_LOGOUT_PATHS), registered as post_logout_redirect_uris. */
+export const POST_LOGOUT_PATHS = ['/login?signedOut=revoked', '/login?signedOut=cookie-only'];
 const EMAIL_DOMAIN = 'idp.example.test';
 
 export const USERS = {
@@ -91,6 +93,11 @@ export async function startIdp(options = {}) {
           // (`sid`) in ID tokens and logout tokens.
           backchannel_logout_uri: `${new URL(redirectUris[0]).origin}${BACKCHANNEL_LOGOUT_PATH}`,
           backchannel_logout_session_required: true,
+          // RP-initiated logout: where the provider may send the browser back
+          // after ending its session (the app's signed-out pages, exactly).
+          post_logout_redirect_uris: [...new Set(redirectUris.map((uri) => new URL(uri).origin))].flatMap((origin) =>
+            POST_LOGOUT_PATHS.map((path) => `${origin}${path}`),
+          ),
         },
       ],
       jwks: { keys: [jwk] },

@@ -3,13 +3,14 @@
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
-import { beginProviderSignIn, signIn, signOut } from "@/lib/auth";
+import { beginProviderSignIn, currentSignInOrigin, signIn, signOut } from "@/lib/auth";
+import { providerLogoutUrl } from "@/lib/auth/rp-logout";
 import { providerName } from "@/lib/auth/provider-signin";
 import { formText } from "@/lib/http/form-data";
 import { log } from "@/lib/platform/log";
 import { startRegistration } from "@/lib/account/registration";
 import { tooManyAttemptsMessage } from "@/lib/security/rate-limit";
-import { clientContext } from "@/lib/security/request";
+import { clientContext, isHttps } from "@/lib/security/request";
 import { safeRedirectPath } from "@/lib/security/redirect";
 import { browserKinds } from "@/lib/strategies";
 import { RegistrationSchema } from "@/lib/users/policy";
@@ -101,7 +102,20 @@ export async function registerAction(_previous: FormState, formData: FormData): 
 }
 
 export async function signOutAction(): Promise<void> {
+  // Where the session came from, read before sign-out revokes it.
+  const origin = await currentSignInOrigin();
   const results = await signOut();
   const revokedOnServer = results.some((result) => result.revokedOnServer);
-  redirect(results.length === 0 ? "/login" : `/login?signedOut=${revokedOnServer ? "revoked" : "cookie-only"}`);
+  // A session from the OpenID Connect provider: the provider's session ends too (RP-initiated logout), and the provider sends the browser back.
+  const requestHeaders = await headers();
+  const appOrigin = `${isHttps(requestHeaders) ? "https" : "http"}://${requestHeaders.get("x-forwarded-host") ?? requestHeaders.get("host") ?? ""}`;
+  const atProvider =
+    results.length === 0
+      ? null
+      : await providerLogoutUrl(origin, appOrigin, revokedOnServer).catch((error: unknown) => {
+          // Our sign-out is done; the provider's is extra and never blocks it.
+          log.warn("signout.provider_logout_failed", { error });
+          return null;
+        });
+  redirect(atProvider ?? (results.length === 0 ? "/login" : `/login?signedOut=${revokedOnServer ? "revoked" : "cookie-only"}`));
 }

@@ -90,7 +90,7 @@ const authConfig = async (): Promise<NextAuthConfig> => ({
     // on the sign-in page), and our session of the kind chosen before leaving.
     async signIn({ account, profile }) {
       if (!account || account.type === "credentials") return true;
-      return finishProviderSignIn(account.provider, account.type, profile);
+      return finishProviderSignIn(account.provider, account.type, profile, account.id_token);
     },
     async jwt({ user, trigger }) {
       const strategy = user?.strategy ? strategyByKind(user.strategy) : undefined;

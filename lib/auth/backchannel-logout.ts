@@ -86,28 +86,35 @@ export function checkLogoutClaims(
   return { ok: true, issuer: claims.iss, jti: claims.jti, sid: claims.sid ?? null, sub: claims.sub ?? null };
 }
 
-// ---- the provider's keys, from its discovery document (cached per process; jose refetches on an unknown kid)
+// ---- the provider's metadata, from its discovery document (cached per process; jose refetches keys on an unknown kid)
 
-const Discovery = z.object({ issuer: z.string(), jwks_uri: z.string().url() });
-let keySet: Promise<JWTVerifyGetKey> | null = null;
+const Discovery = z.object({ issuer: z.string(), jwks_uri: z.string().url(), end_session_endpoint: z.string().url().optional() });
 
-async function discoverKeys(issuer: string): Promise<JWTVerifyGetKey> {
+export interface ProviderMetadata {
+  keys: JWTVerifyGetKey;
+  /** RP-initiated logout's endpoint, if the provider advertises one. */
+  endSessionEndpoint: string | null;
+}
+
+let metadata: Promise<ProviderMetadata> | null = null;
+
+async function discover(issuer: string): Promise<ProviderMetadata> {
   const response = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000), redirect: "error" });
   if (!response.ok) throw new Error(`discovery answered ${response.status}`);
   const document = Discovery.parse(await response.json());
   if (document.issuer !== issuer) throw new Error("discovery names another issuer");
-  return createRemoteJWKSet(new URL(document.jwks_uri), { timeoutDuration: 5000 });
+  return { keys: createRemoteJWKSet(new URL(document.jwks_uri), { timeoutDuration: 5000 }), endSessionEndpoint: document.end_session_endpoint ?? null };
 }
 
-function providerKeys(issuer: string): Promise<JWTVerifyGetKey> {
-  if (!keySet) {
-    keySet = discoverKeys(issuer);
-    // A failed discovery is tried again on the next token, not remembered.
-    keySet.catch(() => {
-      keySet = null;
+/** The configured provider's metadata (discovered once per process; a failure is tried again next time). */
+export function providerMetadata(issuer: string): Promise<ProviderMetadata> {
+  if (!metadata) {
+    metadata = discover(issuer);
+    metadata.catch(() => {
+      metadata = null;
     });
   }
-  return keySet;
+  return metadata;
 }
 
 /** The configured provider's issuer and our client id there, or null when none is configured. */
@@ -131,7 +138,7 @@ export async function verifyLogoutToken(token: string, now = new Date()): Promis
   let payload: JWTPayload;
   try {
     // Time checks are ours (checkLogoutClaims): exp with the same leeway, iat against the maximum age.
-    ({ payload } = await jwtVerify(token, await providerKeys(provider.issuer), { algorithms: ALGORITHMS, currentDate: now, clockTolerance: LOGOUT_TOKEN_LEEWAY_SECONDS }));
+    ({ payload } = await jwtVerify(token, (await providerMetadata(provider.issuer)).keys, { algorithms: ALGORITHMS, currentDate: now, clockTolerance: LOGOUT_TOKEN_LEEWAY_SECONDS }));
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
     if (error instanceof errors.JOSEError) return { ok: false, reason: "signature" };

@@ -7,7 +7,7 @@ import { log } from "../platform/log";
 import { audit } from "../security/audit";
 import { beginPasswordAttempt, isBlocked, type Blocked } from "../security/rate-limit";
 import { clientContext, isSameOriginRequest } from "../security/request";
-import type { SessionUser } from "../sessions/store";
+import { findSessionById, type SessionUser, type SignInOrigin } from "../sessions/store";
 import { isBrowserKind, strategies, strategyByKind, type RevocationResult, type Session } from "../strategies";
 import { EmailSchema } from "../users/policy";
 import { asNextRequest, nextAuth } from "./authjs";
@@ -72,6 +72,12 @@ export async function signInVerifiedUser(user: SessionUser, kind: string): Promi
  */
 export function beginProviderSignIn(input: { provider: string; strategy: string; callbackUrl: string }): Promise<StartResult> {
   return startProviderSignIn(input, (provider) => nextAuth.signIn(provider, { redirect: false, redirectTo: input.callbackUrl }));
+}
+
+/** How the current browser session was signed in (read before sign-out revokes it), or null. */
+export async function currentSignInOrigin(): Promise<SignInOrigin | null> {
+  const session = await auth();
+  return session?.sessionId ? ((await findSessionById(session.sessionId))?.origin ?? null) : null;
 }
 
 export async function signOut(): Promise<RevocationResult[]> {

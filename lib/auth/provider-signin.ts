@@ -12,6 +12,7 @@ import { keyRing } from "../tokens/keys";
 import { startBrowserSession } from "./browser-session";
 import { flowCookieName, flowCookieOptions, openFlowChoice, sealFlowChoice, type FlowChoice } from "./provider-flow";
 import { identityFrom, isConfiguredProvider, providerButtons } from "./providers";
+import { rememberIdTokenHint } from "./rp-logout";
 
 /**
  * Provider sign-in around Auth.js: the flow starts in a server action (the
@@ -122,7 +123,7 @@ function asStartedAt(request: Request): Request {
  * Auth.js's `signIn` callback for provider sign-ins: true when our session was
  * started, else where to send the browser (a refusal on the sign-in page).
  */
-export async function finishProviderSignIn(providerId: string, providerType: string, profile: unknown): Promise<true | string> {
+export async function finishProviderSignIn(providerId: string, providerType: string, profile: unknown, idToken?: string): Promise<true | string> {
   const flow = flowStore.getStore();
   // Reached without the checked flow cookie (a POST to the callback, a path around the GET wrapper): refuse.
   if (!flow || flow.provider !== providerId) return `/login?error=${PROVIDER_ERRORS.flow}`;
@@ -135,12 +136,10 @@ export async function finishProviderSignIn(providerId: string, providerType: str
   const context = clientContext(await headers());
   const result = await resolveProviderAccount(identity, providerType, context);
   if (!result.ok) return `/login?error=${PROVIDER_ERRORS[result.reason]}`;
-  await startBrowserSession(
-    result.user,
-    strategy,
-    { method: "oidc", issuer: identity.issuer, subject: identity.subject, providerSessionId: identity.providerSessionId },
-    providerAuthentication(profile),
-  );
+  const origin = { method: "oidc", issuer: identity.issuer, subject: identity.subject, providerSessionId: identity.providerSessionId } as const;
+  await startBrowserSession(result.user, strategy, origin, providerAuthentication(profile));
+  // Kept server-side as the hint for ending the provider session at sign-out (./rp-logout.ts).
+  await rememberIdTokenHint(origin, idToken);
   await audit("signin.succeeded", {
     userId: result.user.id,
     context,

@@ -164,6 +164,11 @@ const EnvSchema = z.object({
     (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
     z.string().trim().min(1).max(60).default("OpenID Connect"),
   ),
+  /**
+   * Sign-out of a session from the OpenID Connect provider also ends the
+   * provider session (RP-initiated logout) when it advertises an end_session_endpoint.
+   */
+  OIDC_END_SESSION: z.enum(["true", "false"]).default("true").transform((value) => value === "true"),
   /** GitHub (an OAuth app): set both to offer "Sign in with GitHub". */
   AUTH_GITHUB_ID: blankIsUnset(providerSecret),
   AUTH_GITHUB_SECRET: blankIsUnset(providerSecret),
