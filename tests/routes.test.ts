@@ -22,6 +22,7 @@ import { API_AUDIENCE, BROWSER_AUDIENCE } from "../lib/tokens/jwt";
 import { keyRing } from "../lib/tokens/keys";
 import { createTokenSession } from "../lib/sessions/store";
 import { signBrowserJwt } from "../lib/tokens/jwt";
+import { authenticationAtSignIn } from "../lib/auth/browser-session";
 
 const ROOT = join(import.meta.dirname, "..");
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -154,8 +155,10 @@ async function forgeries(): Promise<[string, Record<string, string>][]> {
 
 async function genuineCredentials() {
   const user = await db().user.create({ data: { email: `routes-${crypto.randomUUID()}@example.com`, name: "Routes" } });
-  const jwt = await jwtStrategy.issue(user, context);
-  const database = await databaseStrategy.issue(user, context);
+  // As a password sign-in issues them: with the authentication it records (the token exchange is a step-up action).
+  const signedIn = { method: "password" } as const;
+  const jwt = await jwtStrategy.issue(user, context, signedIn, authenticationAtSignIn(signedIn, new Date()));
+  const database = await databaseStrategy.issue(user, context, signedIn, authenticationAtSignIn(signedIn, new Date()));
   const pair = await issueTokenPair(user, context);
   return {
     cookies: [
