@@ -1,5 +1,6 @@
 import "server-only";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { purposeKey } from "../tokens/sealed";
 
 /**
  * The session kind a user picked before leaving for a provider, carried to the
@@ -36,9 +37,7 @@ interface Payload {
 
 const b64 = (buffer: Buffer) => buffer.toString("base64url");
 
-function flowKey(secret: string): Buffer {
-  return createHmac("sha256", secret).update("session-or-token provider-flow v1").digest();
-}
+const flowKey = (secret: string) => purposeKey(secret, "session-or-token provider-flow v1");
 
 function stateHash(state: string): string {
   return b64(createHash("sha256").update(state).digest());

@@ -1,11 +1,12 @@
 import "server-only";
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { db } from "../platform/db";
 import { env } from "../platform/env";
 import { nowAndThen } from "../platform/housekeeping";
 import { log } from "../platform/log";
 import type { SignInOrigin } from "../sessions/store";
 import { keyRing } from "../tokens/keys";
+import { open, purposeKey, seal } from "../tokens/sealed";
 import { providerMetadata } from "./backchannel-logout";
 
 /**
@@ -29,31 +30,7 @@ export const POST_LOGOUT_PATHS = { revoked: "/login?signedOut=revoked", cookieOn
 
 const hintId = (issuer: string, sid: string) => createHash("sha256").update(`${issuer} ${sid}`).digest("base64url");
 
-function sealKey(secret: string): Buffer {
-  return createHmac("sha256", secret).update("session-or-token id-token-hint v1").digest();
-}
-
-function seal(id: string, idToken: string, secret: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", sealKey(secret), iv);
-  cipher.setAAD(Buffer.from(id));
-  const body = Buffer.concat([cipher.update(idToken, "utf8"), cipher.final()]);
-  return ["v1", iv, body, cipher.getAuthTag()].map((part) => (typeof part === "string" ? part : part.toString("base64url"))).join(".");
-}
-
-function open(id: string, sealed: string, secret: string): string | null {
-  const [version, iv, body, tag, ...rest] = sealed.split(".");
-  if (version !== "v1" || !iv || !body || !tag || rest.length > 0) return null;
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", sealKey(secret), Buffer.from(iv, "base64url"));
-    decipher.setAAD(Buffer.from(id));
-    decipher.setAuthTag(Buffer.from(tag, "base64url"));
-    return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
-  } catch {
-    // Sealed under another secret (rotated) or altered: no hint.
-    return null;
-  }
-}
+const sealKey = (secret: string) => purposeKey(secret, "session-or-token id-token-hint v1");
 
 /** Whether sign-out ends provider sessions too (the configuration, before asking the provider). */
 export function endsProviderSessions(): boolean {
@@ -65,7 +42,7 @@ export async function rememberIdTokenHint(origin: SignInOrigin, idToken: string 
   if (!endsProviderSessions() || origin.method !== "oidc" || origin.issuer !== env.OIDC_ISSUER || !origin.providerSessionId || !idToken) return;
   if (idToken.length > 16 * 1024) return;
   const id = hintId(origin.issuer, origin.providerSessionId);
-  const sealed = seal(id, idToken, (await keyRing()).authSecret);
+  const sealed = seal(idToken, id, sealKey((await keyRing()).authSecret));
   // As long as any session of ours started from it can last.
   const expiresAt = new Date(now.getTime() + Math.max(env.SESSION_TTL_SECONDS, env.JWT_TTL_SECONDS) * 1000);
   await db().providerSessionHint.upsert({ where: { id }, create: { id, sealed, expiresAt }, update: { sealed, expiresAt } });
@@ -83,7 +60,9 @@ export async function providerLogoutUrl(origin: SignInOrigin | null, appOrigin: 
   const row = await db().providerSessionHint.findUnique({ where: { id } });
   if (!row) return null;
   await db().providerSessionHint.deleteMany({ where: { id } });
-  const idToken = row.expiresAt > now ? open(id, row.sealed, (await keyRing()).authSecret) : null;
+  // Sealed under another secret (rotated) or altered: no hint.
+  const opened = row.expiresAt > now ? open(row.sealed, id, sealKey((await keyRing()).authSecret)) : null;
+  const idToken = opened?.ok ? opened.plaintext : null;
   if (!idToken) return null;
   let endpoint: string | null;
   try {

@@ -1,10 +1,11 @@
 import "server-only";
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { RequestCookies } from "next/dist/server/web/spec-extension/cookies";
 import { sessionCookieOptions } from "../auth/cookies";
 import { bearerToken } from "../auth/request";
 import { isSameOriginRequest } from "../security/request";
 import { keyRing } from "../tokens/keys";
+import { purposeKey } from "../tokens/sealed";
 import { CSRF_DEMO_HEADER, formatDemoVerdict, type CsrfAnswer } from "./browser-demos";
 import { demoFrameOrigins } from "./demo-origins";
 
@@ -28,7 +29,7 @@ type DemoKind = "cookie" | "bearer";
 
 async function demoKey(): Promise<Buffer> {
   const { authSecret } = await keyRing();
-  return Buffer.from(hkdfSync("sha256", authSecret, "", "session-or-token csrf demo credential", 32));
+  return purposeKey(authSecret, "session-or-token csrf demo credential");
 }
 
 async function demoCredential(kind: DemoKind): Promise<string> {

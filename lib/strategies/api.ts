@@ -1,5 +1,5 @@
 import "server-only";
-import { createHmac, hkdfSync } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { decodeProtectedHeader } from "jose";
 import { env } from "../platform/env";
 import { log } from "../platform/log";
@@ -21,6 +21,7 @@ import {
 import { signAccessToken, verifyAccessToken, type TokenSubject } from "../tokens/jwt";
 import { keyRing } from "../tokens/keys";
 import { isOpaqueToken, newOpaqueToken } from "../tokens/opaque";
+import { purposeKey } from "../tokens/sealed";
 import type { SessionStrategy } from "./types";
 
 const KIND = "api";
@@ -52,7 +53,7 @@ export type RefreshOutcome =
 
 async function successorOf(refreshToken: string): Promise<string> {
   const { authSecret } = await keyRing();
-  const key = Buffer.from(hkdfSync("sha256", authSecret, "", "session-or-token refresh-token successor", 32));
+  const key = purposeKey(authSecret, "session-or-token refresh-token successor");
   return createHmac("sha256", key).update(refreshToken).digest("base64url");
 }
 

@@ -1,9 +1,9 @@
 import "server-only";
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { db, isUniqueViolation } from "../platform/db";
 import { env } from "../platform/env";
 import { ConfigurationError } from "../platform/errors";
+import { open, seal } from "./sealed";
 import {
   createKeyFileContent,
   keyFilePath,
@@ -26,9 +26,6 @@ import {
 export const KEY_STORE_WHERE = "the database (table SigningKey)";
 
 const AUTH_SECRET_NAME = "auth";
-const SEALED_FORMAT = "v1";
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 export function keyStoreEnabled(): boolean {
   return env.KEYS_ENCRYPTION_KEY !== undefined;
@@ -54,33 +51,14 @@ function encryptionKey(options: KeyStoreOptions): Buffer {
 const signingKeyContext = (kid: string) => `session-or-token signing-key ${kid}`;
 const secretContext = (name: string) => `session-or-token server-secret ${name}`;
 
-/** AES-256-GCM with a fresh 96-bit IV: "v1.<iv>.<ciphertext>.<tag>", base64url. */
-export function seal(plaintext: string, context: string, key: Buffer): string {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(Buffer.from(context, "utf8"));
-  const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-  return [SEALED_FORMAT, iv.toString("base64url"), ciphertext.toString("base64url"), cipher.getAuthTag().toString("base64url")].join(".");
-}
-
-/** Opens what seal() wrote, or throws a ConfigurationError naming `what` (never the value). */
-export function open(sealed: string, context: string, key: Buffer, what: string): string {
-  const parts = sealed.split(".");
-  const [format, iv, ciphertext, tag] = parts.map((part, index) => (index === 0 ? part : Buffer.from(part, "base64url")));
-  if (parts.length !== 4 || format !== SEALED_FORMAT || !(iv instanceof Buffer) || !(tag instanceof Buffer) || !(ciphertext instanceof Buffer) || iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
-    throw new ConfigurationError(`${what} in the database is not in the sealed format (${SEALED_FORMAT}.<iv>.<ciphertext>.<tag>).`);
-  }
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(Buffer.from(context, "utf8"));
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString("utf8");
-  } catch {
-    // GCM says only "does not authenticate": a different key and an altered row look the same.
-    throw new ConfigurationError(
-      `KEYS_ENCRYPTION_KEY does not open ${what} in the database: the key is not the one the store was sealed with, or the stored value was altered.`,
-    );
-  }
+/** Opens a sealed row, or throws a ConfigurationError naming `what` (never the value). */
+function openRow(sealed: string, context: string, key: Buffer, what: string): string {
+  const opened = open(sealed, context, key);
+  if (opened.ok) return opened.plaintext;
+  if (opened.reason === "format") throw new ConfigurationError(`${what} in the database is not in the sealed format (v1.<iv>.<ciphertext>.<tag>).`);
+  throw new ConfigurationError(
+    `KEYS_ENCRYPTION_KEY does not open ${what} in the database: the key is not the one the store was sealed with, or the stored value was altered.`,
+  );
 }
 
 function rowOf(key: StoredSigningKey, sealKey: Buffer) {
@@ -129,10 +107,10 @@ export async function loadStoredKeySet(options: KeyStoreOptions = {}): Promise<K
   }
   if (!secret) throw new ConfigurationError("The key store in the database is empty. Run `npm run keys:init` (npm start does it for you).");
   if (rows.length === 0) throw new ConfigurationError(`${KEY_STORE_WHERE} holds no signing key. Run \`npm run keys:rotate -- --now\`.`);
-  const authSecret = open(secret.sealed, secretContext(AUTH_SECRET_NAME), key, "the Auth.js secret");
+  const authSecret = openRow(secret.sealed, secretContext(AUTH_SECRET_NAME), key, "the Auth.js secret");
   const keys = rows.map((row) => {
     const what = `signing key ${row.kid}`;
-    const privateJwk = parseJson(open(row.sealedPrivateJwk, signingKeyContext(row.kid), key, what), what);
+    const privateJwk = parseJson(openRow(row.sealedPrivateJwk, signingKeyContext(row.kid), key, what), what);
     const publicJwk = parseJson(row.publicJwk, `the public half of ${what}`);
     // The public half is stored in the clear and so not covered by the seal: it must be the private key's own.
     const privateX = typeof privateJwk === "object" && privateJwk !== null && "x" in privateJwk ? privateJwk.x : undefined;
