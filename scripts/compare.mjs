@@ -88,16 +88,6 @@ export function parseArgs(argv) {
 
 // ------------------------------------------------------- what a claim says ---
 
-// Columns without a tone (reports written before columns carried one) are placed by their names.
-const SESSION_SIDE = /database|session/i;
-const TOKEN_SIDE = /jwt|token|bearer/i;
-
-function toneOf(column) {
-  if (column.tone === 'session' || column.tone === 'token' || column.tone === 'neutral') return column.tone;
-  const name = `${column.key} ${column.heading}`;
-  return TOKEN_SIDE.test(name) ? 'token' : SESSION_SIDE.test(name) ? 'session' : 'neutral';
-}
-
 /**
  * A claim's one-line summary, as the page's "Every claim at a glance" has it:
  * its database-session side and its JWT side (the columns of each tone; one
@@ -105,7 +95,7 @@ function toneOf(column) {
  */
 export function summaryRow(claim) {
   const side = (tone) => {
-    const columns = claim.columns.filter((column) => toneOf(column) === tone);
+    const columns = claim.columns.filter((column) => column.tone === tone);
     if (columns.length === 0) return '—';
     return columns.length === 1 ? columns[0].figure : columns.map((column) => `${column.heading}: ${column.figure}`).join('; ');
   };
