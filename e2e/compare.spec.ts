@@ -113,7 +113,7 @@ test('the lab runs every experiment on throwaway accounts, with figures that mat
   await expect(scaling.getByTestId('verdict')).toContainText(
     recorded('bench-cluster.json') ? /the last cluster benchmark|cluster benchmark file .* is not valid/ : 'no cluster benchmark recorded yet (run `npm run bench -- --cluster`)',
   );
-  for (const key of ['database', 'jwt', 'bearer']) await expect(scaling.getByTestId(`column-${key}`)).toContainText('accepted (single instance)');
+  for (const key of ['database', 'jwt', 'api']) await expect(scaling.getByTestId(`column-${key}`)).toContainText('accepted (single instance)');
   const acceptance = scaling.getByRole('table').first();
   await expect(acceptance.getByRole('row')).toHaveCount(3); // header, this server, the reads
   const reads = await cells(acceptance.getByTestId('row-reads'));

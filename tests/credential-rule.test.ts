@@ -22,6 +22,8 @@ const throwaway: SessionStrategy<"throwaway"> = {
   kind: "throwaway",
   label: "Throwaway",
   sessionLabel: "Throwaway session",
+  credentialLabel: "Throwaway cookie",
+  credentialForm: "opaque",
   transport: "cookie",
   cookieName: "sot.throwaway",
   idleTimeoutSeconds: null,

@@ -118,7 +118,7 @@ test("the claim: a column per strategy, a chart of what still worked, one table 
   );
   assert.equal(claim.tables.length, 3);
   assert.match(claim.tables[1]?.caption ?? "", /^PostgreSQL stopped under a server with REVOCATION_MODE=stateless \(recorded 2026-11-23 03:00 UTC\)$/);
-  assert.deepEqual(claim.tables[1]?.rows[1]?.cells, ["GET /api/me — JWT", "200", "200", "200"]);
+  assert.deepEqual(claim.tables[1]?.rows[1]?.cells, ["GET /api/me — browser JWT", "200", "200", "200"]);
   assert.deepEqual(claim.tables[2]?.rows[0]?.cells, ["POST /api/token, right password — no credential", "—", "503", "200"]);
 
   const none = outageClaim({ state: "absent" });

@@ -133,10 +133,10 @@ function facts(overrides: Partial<ScalingFacts>): ScalingFacts {
   return {
     topology: { cluster: true, instances: ids },
     summaries: summarizeInstances(
-      (["database", "jwt", "bearer"] as const).flatMap((credential) => answers(credential, Object.fromEntries(ids.map((id) => [id, 200])), ids)),
+      (["database", "jwt", "api"] as const).flatMap((credential) => answers(credential, Object.fromEntries(ids.map((id) => [id, 200])), ids)),
       ids,
     ),
-    reads: { database: 1, jwt: 0, bearer: 0 },
+    reads: { database: 1, jwt: 0, api: 0 },
     mode: "pushed",
     sessionStore: "database",
     bench: { state: "absent" },
@@ -148,7 +148,7 @@ test("single instance: says so, and shows the last cluster benchmark or names th
   const single = { topology: { cluster: false, instances: ["this server"] } };
   const ids = ["this server"];
   const summaries = summarizeInstances(
-    (["database", "jwt", "bearer"] as const).flatMap((credential) => answers(credential, { "this server": 200 })),
+    (["database", "jwt", "api"] as const).flatMap((credential) => answers(credential, { "this server": 200 })),
     ids,
   );
   const absent = scalingVerdict(facts({ ...single, summaries }));
@@ -167,7 +167,7 @@ test("single instance: says so, and shows the last cluster benchmark or names th
     [
       ["database", "accepted (single instance)"],
       ["jwt", "accepted (single instance)"],
-      ["bearer", "accepted (single instance)"],
+      ["api", "accepted (single instance)"],
     ],
   );
   assert.match(claim.columns[0]?.detail ?? "", /last cluster benchmark: strict\/database: ×1\.80 req\/s from 1 to 3 instances, 1\.01 store ops\/request/);
@@ -178,9 +178,9 @@ test("single instance: says so, and shows the last cluster benchmark or names th
 
 test("cluster: every instance named; refusals named; reads compared in the running mode", () => {
   const all = scalingVerdict(facts({}));
-  assert.match(all.verdict, /^Both scale out here: each of the 3 instances \(app-1, app-2, app-3\) accepted the database session, the browser JWT and the API token, directly and through the load balancer/);
-  assert.match(all.verdict, /database session needed 1\.00 database reads, with the browser JWT 0\.00 .*REVOCATION_MODE=pushed\): the JWT leaves the shared store alone/);
-  assert.match(scalingVerdict(facts({ reads: { database: 1, jwt: 1, bearer: 1 }, mode: "strict" })).verdict, /the JWT needed the shared store as much as the session did/);
+  assert.match(all.verdict, /^Both scale out here: each of the 3 instances \(app-1, app-2, app-3\) accepted the database session, the browser JWT and the API access token \(Bearer\), directly and through the load balancer/);
+  assert.match(all.verdict, /Database reads per request on this instance: the database session 1\.00, the browser JWT 0\.00, the API access token \(Bearer\) 0\.00 \(REVOCATION_MODE=pushed\): the JWT leaves the shared store alone/);
+  assert.match(scalingVerdict(facts({ reads: { database: 1, jwt: 1, api: 1 }, mode: "strict" })).verdict, /the JWT needed the shared store as much as the session did/);
   assert.match(scalingVerdict(facts({ sessionStore: "redis" })).caveat, /SESSION_STORE=redis/);
 
   const ids = ["app-1", "app-2"];

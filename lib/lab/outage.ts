@@ -1,8 +1,9 @@
 import "server-only";
 import { z } from "zod";
 import { databaseKind, env } from "../platform/env";
+import { browserKinds, browserStrategies, strategies, strategyByKind, type StrategyKind } from "../strategies";
 import { formatRecordedAt, readRecorded, RESULTS_DIR, type Recorded } from "./recorded";
-import type { Bar, ClaimResult, Experiment, LabRun, Table } from "./types";
+import { credentialNoun, toneOf, type Bar, type ClaimResult, type Experiment, type LabRun, type Table } from "./types";
 
 /**
  * "What each strategy does when the database is unreachable." This server's
@@ -20,7 +21,8 @@ const status = z.number().int().min(100).max(599).nullable();
 const ObservationSchema = z.object({
   key: z.string().regex(/^[a-z0-9-]{1,64}$/),
   request: z.string().min(1).max(100),
-  credential: z.enum(["database", "jwt", "none"]),
+  /** The kind of session the request carried (a browser kind), or "none". */
+  credential: z.union([z.enum(browserKinds), z.literal("none")]),
   baseline: status,
   outage: status,
   recovered: status,
@@ -44,7 +46,10 @@ export const OutageFileSchema = z.object({
 export type OutageFile = z.infer<typeof OutageFileSchema>;
 
 const works = (code: number | null) => code !== null && code >= 200 && code < 400;
-const CREDENTIAL_NAMES = { database: "database session", jwt: "JWT", none: "no credential" } as const;
+const credentialName = (credential: Observation["credential"]) => {
+  const strategy = credential === "none" ? undefined : strategyByKind(credential);
+  return strategy ? credentialNoun(strategy) : "no credential";
+};
 // null: not asked in that phase, or no answer.
 const describeStatus = (code: number | null) => (code === null ? "—" : String(code));
 
@@ -56,7 +61,7 @@ export function orderedRuns(file: OutageFile): [string, OutageRun][] {
 
 /** Per credential, across the database outages: which requests still worked, in which mode, and which failed closed. */
 export interface CredentialOutcome {
-  credential: "database" | "jwt";
+  credential: StrategyKind;
   /** "GET /api/me (stateless): 200". */
   working: string[];
   /** Every status seen during the outage. */
@@ -67,7 +72,7 @@ export interface CredentialOutcome {
 
 export function outcomes(file: OutageFile): CredentialOutcome[] {
   const databaseRuns = orderedRuns(file).filter(([, run]) => run.unavailable === "database");
-  return (["database", "jwt"] as const).map((credential) => {
+  return browserKinds.map((credential) => {
     const seen = databaseRuns.flatMap(([, run]) => run.requests.filter((request) => request.credential === credential).map((request) => ({ run, request })));
     return {
       credential,
@@ -140,7 +145,7 @@ function runTable(name: string, run: OutageRun): Table {
     columns: ["Request — credential", "Before", `${stopped} down`, "Back up"],
     rows: run.requests.map((request) => ({
       key: `${name}-${request.key}`,
-      cells: [`${request.request} — ${CREDENTIAL_NAMES[request.credential]}`, describeStatus(request.baseline), describeStatus(request.outage), describeStatus(request.recovered)],
+      cells: [`${request.request} — ${credentialName(request.credential)}`, describeStatus(request.baseline), describeStatus(request.outage), describeStatus(request.recovered)],
     })),
   };
 }
@@ -148,8 +153,10 @@ function runTable(name: string, run: OutageRun): Table {
 export function outageClaim(recorded: Recorded<OutageFile>): ClaimResult {
   const { verdict, caveat } = outageVerdict(recorded);
   const file = recorded.state === "ok" ? recorded.value : null;
-  const columnFor = (credential: "database" | "jwt", heading: string) => {
-    const tone = credential === "database" ? ("session" as const) : ("token" as const);
+  const columnFor = (strategy: (typeof strategies)[number]) => {
+    const credential = strategy.kind;
+    const heading = strategy.label;
+    const tone = toneOf(strategy);
     const outcome = file ? outcomes(file).find((entry) => entry.credential === credential) : undefined;
     if (!file || !outcome || outcome.total === 0) {
       return { key: credential, heading, tone, figure: recorded.state === "invalid" ? "recorded file not valid" : "not recorded yet", detail: `run ${OUTAGE_COMMANDS[0]}` };
@@ -167,17 +174,18 @@ export function outageClaim(recorded: Recorded<OutageFile>): ClaimResult {
     ? orderedRuns(file)
         .filter(([, run]) => run.unavailable === "database")
         .flatMap(([name, run]) =>
-          (["database", "jwt"] as const).flatMap((credential) => {
+          browserStrategies(strategies).flatMap((strategy) => {
+            const credential = strategy.kind;
             const requests = run.requests.filter((request) => request.credential === credential);
             if (requests.length === 0) return [];
             const working = requests.filter((request) => works(request.outage)).length;
             return [
               {
                 key: `${name}-${credential}`,
-                label: `${CREDENTIAL_NAMES[credential]}, ${run.revocationMode}`,
+                label: `${credentialName(credential)}, ${run.revocationMode}`,
                 value: working,
                 display: `${working} of ${requests.length}`,
-                tone: credential === "database" ? ("session" as const) : ("token" as const),
+                tone: toneOf(strategy),
               },
             ];
           }),
@@ -189,7 +197,7 @@ export function outageClaim(recorded: Recorded<OutageFile>): ClaimResult {
     measured: file
       ? `The outage test's recorded answers (${RESULTS_DIR}/${OUTAGE_FILE}, recorded ${formatRecordedAt(recordedAt(file))}): the same requests before, while and after PostgreSQL was stopped under production servers, per revocation mode.`
       : `The outage test's recorded answers (${RESULTS_DIR}/${OUTAGE_FILE}): ${recorded.state === "absent" ? "none recorded yet" : "the file is not valid"}.`,
-    columns: [columnFor("database", "Database session"), columnFor("jwt", "JWT")],
+    columns: browserStrategies(strategies).map(columnFor),
     charts: bars.length ? [{ title: "Requests that still worked while the database was down", unit: "requests", bars }] : [],
     tables: file ? orderedRuns(file).map(([name, run]) => runTable(name, run)) : [],
     verdict,

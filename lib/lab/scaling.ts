@@ -1,13 +1,13 @@
 import "server-only";
 import { z } from "zod";
 import { env } from "../platform/env";
-import { browserStrategies, cookieNameFor, strategies } from "../strategies";
-import { issueTokenPair } from "../strategies/api";
+import { browserStrategies, cookieNameFor, strategies, type StrategyKind } from "../strategies";
+import { apiStrategy, issueTokenPair } from "../strategies/api";
 import { send, type Answer } from "./loopback";
 import { timeSteps } from "./measure";
 import { formatRecordedAt, readRecorded, RESULTS_DIR, type Recorded } from "./recorded";
 import { withThrowawayAccount } from "./throwaway";
-import type { Bar, ClaimResult, Experiment, LabRun, Table } from "./types";
+import { credentialNoun, toneOf, type Bar, type ClaimResult, type Experiment, type LabRun, type Table } from "./types";
 import type { RevocationMode } from "./verdicts";
 
 /**
@@ -23,20 +23,17 @@ import type { RevocationMode } from "./verdicts";
  * benchmark (`npm run bench -- --cluster`, data/results/bench-cluster.json).
  */
 
-export type CredentialKind = "database" | "jwt" | "bearer";
+/** A credential is named by its kind of session: every kind in the registry is sent to every instance. */
+export type CredentialKind = StrategyKind;
 
-export const CREDENTIAL_LABELS: Record<CredentialKind, string> = {
-  database: "Database session",
-  jwt: "Browser JWT",
-  bearer: "API access token (Bearer)",
-};
-/** The same, inside a sentence. */
-const CREDENTIAL_NOUNS: Record<CredentialKind, string> = {
-  database: "database session",
-  jwt: "browser JWT",
-  bearer: "API access token",
-};
-const CREDENTIALS: CredentialKind[] = ["database", "jwt", "bearer"];
+const CREDENTIALS: CredentialKind[] = strategies.map((strategy) => strategy.kind);
+
+const strategyOf = (credential: CredentialKind) => strategies.find((strategy) => strategy.kind === credential)!;
+/** "Browser JWT" in tables and charts. */
+export const credentialLabel = (credential: CredentialKind): string => strategyOf(credential).credentialLabel;
+const credentialTone = (credential: CredentialKind) => toneOf(strategyOf(credential));
+/** The first kind of each side that browsers sign in with: what the verdict compares. */
+const browserSide = (form: "opaque" | "signed") => browserStrategies(strategies).find((strategy) => strategy.credentialForm === form)?.kind;
 
 /** Requests per credential to each instance directly: enough to see a refusal that is not a fluke. */
 export const REQUESTS_PER_INSTANCE = 3;
@@ -106,7 +103,7 @@ export function summarizeInstances(answers: readonly InstanceAnswer[], instanceI
     const instances = [...new Set(balanced.flatMap((answer) => (answer.answeredBy ? [answer.answeredBy] : [])))].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
     return {
       credential,
-      label: CREDENTIAL_LABELS[credential],
+      label: credentialLabel(credential),
       acceptedBy,
       refusedBy,
       viaBalancer: { instances, sent: balanced.length, accepted: balanced.filter((answer) => answer.status === 200).length },
@@ -149,7 +146,8 @@ export interface BenchFigure {
   key: string;
   mode: RevocationMode;
   store: "database" | "redis";
-  route: "me-database" | "me-jwt";
+  /** The benchmark's route ("me-<kind>"). */
+  route: string;
   credential: CredentialKind;
   instances: number;
   rpsOne: number | null;
@@ -158,10 +156,8 @@ export interface BenchFigure {
   storeOps: number | null;
 }
 
-const BENCH_ROUTES = [
-  { route: "me-database", credential: "database" },
-  { route: "me-jwt", credential: "jwt" },
-] as const;
+/** scripts/bench.mjs names its GET /api/me routes after the browser kinds ("me-<kind>"). */
+const BENCH_ROUTES = browserStrategies(strategies).map((strategy) => ({ route: `me-${strategy.kind}`, credential: strategy.kind }));
 
 /** The benchmark's figures per configuration and credential: req/s on one and on N instances, store operations per request. */
 export function benchFigures(bench: BenchCluster): BenchFigure[] {
@@ -206,7 +202,7 @@ export function benchTable(bench: BenchCluster): Table {
     rows: figures.map((figure) => ({
       key: `bench-${figure.key}`,
       cells: [
-        `REVOCATION_MODE=${figure.mode}, ${storeName(figure.store)} — ${CREDENTIAL_LABELS[figure.credential]}`,
+        `REVOCATION_MODE=${figure.mode}, ${storeName(figure.store)} — ${credentialLabel(figure.credential)}`,
         fixed(figure.rpsOne, 0),
         fixed(figure.rpsMany, 0),
         gain(figure),
@@ -236,6 +232,8 @@ export interface ScalingFacts {
 }
 
 const list = (ids: readonly string[]) => ids.join(", ");
+/** "a, b and c". */
+const inWords = (items: readonly string[]) => (items.length > 1 ? `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}` : (items[0] ?? ""));
 const readsText = (value: number | undefined) => (value === undefined ? "—" : value.toFixed(2));
 
 /** What the bench file says, in words, when there is no cluster to ask. */
@@ -247,9 +245,12 @@ export function benchState(bench: Recorded<BenchCluster>): string {
 
 export function scalingVerdict(facts: ScalingFacts): { verdict: string; caveat: string } {
   const { summaries, reads, mode } = facts;
-  const session = reads.database;
-  const token = reads.jwt;
-  const readLine = `On this instance a request with the database session needed ${readsText(session)} database reads, with the browser JWT ${readsText(token)} and with the API token ${readsText(reads.bearer)} (REVOCATION_MODE=${mode})`;
+  const sessionKind = browserSide("opaque");
+  const tokenKind = browserSide("signed");
+  const session = sessionKind && reads[sessionKind];
+  const token = tokenKind && reads[tokenKind];
+  const perCredential = CREDENTIALS.filter((credential) => reads[credential] !== undefined).map((credential) => `the ${credentialNoun(strategyOf(credential))} ${readsText(reads[credential])}`);
+  const readLine = `Database reads per request on this instance: ${perCredential.length ? perCredential.join(", ") : "not measured"} (REVOCATION_MODE=${mode})`;
   const lighter =
     session !== undefined && token !== undefined
       ? token + 0.05 < session
@@ -261,7 +262,7 @@ export function scalingVerdict(facts: ScalingFacts): { verdict: string; caveat: 
   const caveat = `Every instance accepts a database session too, because all of them read one shared store; a JWT needs only the public key${mode === "stateless" ? "" : `, plus — with REVOCATION_MODE=${mode} — the revocation state`}. Reads are the median per request over ${READ_SAMPLE_REQUESTS} requests per credential on this instance (the hot-path counter), so another visitor's request in between does not change them.${storeNote}`;
 
   if (!facts.topology.cluster) {
-    const accepted = summaries.filter((summary) => summary.refusedBy.length === 0).map((summary) => CREDENTIAL_NOUNS[summary.credential]);
+    const accepted = summaries.filter((summary) => summary.refusedBy.length === 0).map((summary) => credentialNoun(strategyOf(summary.credential)));
     return {
       verdict: `Not observable here: this server runs as a single instance (${facts.topology.instances[0] ?? THIS_SERVER}; no cluster configured), so there is nothing to scale across. It accepted ${accepted.length === summaries.length ? "every credential" : `only: ${accepted.join(", ") || "none"}`}. ${readLine}; ${benchState(facts.bench)}.`,
       caveat: `Start several instances behind a load balancer with \`npm run cluster\` and run this again to see each instance answer. ${caveat}`,
@@ -271,14 +272,14 @@ export function scalingVerdict(facts: ScalingFacts): { verdict: string; caveat: 
   const count = facts.topology.instances.length;
   if (refused.length > 0) {
     return {
-      verdict: `Not on every instance: ${refused.map((summary) => `the ${CREDENTIAL_NOUNS[summary.credential]} was refused by ${list(summary.refusedBy)}`).join("; ")} (of ${count} instances). ${readLine}.`,
+      verdict: `Not on every instance: ${refused.map((summary) => `the ${credentialNoun(strategyOf(summary.credential))} was refused by ${list(summary.refusedBy)}`).join("; ")} (of ${count} instances). ${readLine}.`,
       caveat: `An instance that refuses a credential others accept does not share their store or keys; its log says why. ${caveat}`,
     };
   }
   const spread = summaries.map((summary) => summary.viaBalancer.instances.length);
   const balanced = spread.length > 0 && Math.min(...spread) > 1 ? `, directly and through the load balancer (round-robin over ${list(summaries[0]?.viaBalancer.instances ?? [])})` : ", directly";
   return {
-    verdict: `Both scale out here: each of the ${count} instances (${list(facts.topology.instances)}) accepted the database session, the browser JWT and the API token${balanced}. ${readLine}${lighter ? `: ${lighter}` : ""}.`,
+    verdict: `Both scale out here: each of the ${count} instances (${list(facts.topology.instances)}) accepted ${inWords(summaries.map((summary) => `the ${credentialNoun(strategyOf(summary.credential))}`))}${balanced}. ${readLine}${lighter ? `: ${lighter}` : ""}.`,
     caveat,
   };
 }
@@ -314,12 +315,11 @@ export const scalingExperiment = {
       const presented: Presented[] = [];
       for (const strategy of browserStrategies(strategies)) {
         const issued = await account.signIn(strategy, lab.context);
-        const kind: CredentialKind = strategy.kind === "database" ? "database" : "jwt";
-        presented.push({ kind, headers: { cookie: `${cookieNameFor(strategy, false)}=${issued.value}` } });
+        presented.push({ kind: strategy.kind, headers: { cookie: `${cookieNameFor(strategy, false)}=${issued.value}` } });
       }
       const pair = await issueTokenPair(account.user, lab.context);
       await account.track(pair.access_token);
-      presented.push({ kind: "bearer", headers: { authorization: `Bearer ${pair.access_token}` } });
+      presented.push({ kind: apiStrategy.kind, headers: { authorization: `Bearer ${pair.access_token}` } });
 
       const collected: InstanceAnswer[] = [];
       lab.progress(where.cluster ? `Asking each of the ${where.instances.length} instances directly, then through the load balancer` : "Asking this instance (no cluster configured)");
@@ -377,7 +377,7 @@ export function scalingClaim(facts: ScalingFacts): ClaimResult {
     caption: facts.topology.cluster
       ? `Which instance accepted each credential (GET /api/me, ${REQUESTS_PER_INSTANCE} requests to each instance directly, then ${count * 2} through the load balancer)`
       : `This server alone (no cluster configured): GET /api/me, ${REQUESTS_PER_INSTANCE} requests per credential`,
-    columns: ["Instance", ...CREDENTIALS.map((credential) => CREDENTIAL_LABELS[credential])],
+    columns: ["Instance", ...CREDENTIALS.map((credential) => credentialLabel(credential))],
     rows: [
       ...facts.topology.instances.map((id) => ({ key: `instance-${id}`, cells: [id, ...CREDENTIALS.map((credential) => cell(byCredential(credential), id))] })),
       ...(facts.topology.cluster
@@ -404,7 +404,7 @@ export function scalingClaim(facts: ScalingFacts): ClaimResult {
     const value = facts.reads[credential];
     return value === undefined
       ? []
-      : [{ key: `reads-${credential}`, label: CREDENTIAL_LABELS[credential], value, display: value.toFixed(2), tone: credential === "database" ? ("session" as const) : ("token" as const) }];
+      : [{ key: `reads-${credential}`, label: credentialLabel(credential), value, display: value.toFixed(2), tone: credentialTone(credential) }];
   });
   const charts = [{ title: "Database reads per request on this instance", unit: "reads", bars: readBars }];
   if (bench) {
@@ -413,10 +413,10 @@ export function scalingClaim(facts: ScalingFacts): ClaimResult {
       unit: "operations",
       bars: benchFigures(bench).map((entry) => ({
         key: `bench-${entry.key}`,
-        label: `${entry.mode}/${entry.store} — ${CREDENTIAL_LABELS[entry.credential]}`,
+        label: `${entry.mode}/${entry.store} — ${credentialLabel(entry.credential)}`,
         value: entry.storeOps ?? 0,
         display: fixed(entry.storeOps, 2),
-        tone: entry.credential === "database" ? ("session" as const) : ("token" as const),
+        tone: credentialTone(entry.credential),
       })),
     });
   }
@@ -429,7 +429,7 @@ export function scalingClaim(facts: ScalingFacts): ClaimResult {
     columns: facts.summaries.map((summary) => ({
       key: summary.credential,
       heading: summary.label,
-      tone: summary.credential === "database" ? ("session" as const) : ("token" as const),
+      tone: credentialTone(summary.credential),
       figure: figure(summary),
       detail: detail(summary),
     })),

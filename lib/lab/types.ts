@@ -85,3 +85,17 @@ export interface Experiment<Id extends string = string> {
   readonly summary: string;
   run(lab: LabRun): Promise<ClaimResult[]>;
 }
+
+/**
+ * Which side of the comparison a kind of session is on: an opaque credential
+ * the server must look up is the session side, a signed one the token side.
+ */
+export function toneOf(strategy: { readonly credentialForm: "opaque" | "signed" }): Tone {
+  return strategy.credentialForm === "opaque" ? "session" : "token";
+}
+
+/** A kind's credential inside a sentence ("the browser JWT"; an acronym stays as it is). */
+export function credentialNoun(strategy: { readonly credentialLabel: string }): string {
+  const label = strategy.credentialLabel;
+  return /^[A-Z][a-z]/.test(label) ? label[0]!.toLowerCase() + label.slice(1) : label;
+}

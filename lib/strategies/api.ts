@@ -164,6 +164,8 @@ export const apiStrategy: SessionStrategy<typeof KIND> = {
   kind: KIND,
   label: "API tokens",
   sessionLabel: "API tokens",
+  credentialLabel: "API access token (Bearer)",
+  credentialForm: "signed",
   transport: "bearer",
   cookieName: null,
   idleTimeoutSeconds: null,

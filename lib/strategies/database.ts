@@ -74,6 +74,8 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
   kind: KIND,
   label: "Database session",
   sessionLabel: "Database session",
+  credentialLabel: "Database session",
+  credentialForm: "opaque",
   transport: "cookie",
   cookieName: "sot.session",
   get idleTimeoutSeconds() {

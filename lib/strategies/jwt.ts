@@ -44,6 +44,8 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
   kind: KIND,
   label: "JWT",
   sessionLabel: "JWT (browser)",
+  credentialLabel: "Browser JWT",
+  credentialForm: "signed",
   transport: "cookie",
   cookieName: "sot.jwt",
   // A browser JWT is renewed while in use; unused, it simply expires (JWT_TTL_SECONDS).

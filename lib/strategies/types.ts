@@ -15,6 +15,13 @@ export interface SessionStrategy<Kind extends string = string> {
   readonly label: string;
   /** The kind in session tables ("JWT (browser)"). */
   readonly sessionLabel: string;
+  /** The credential itself, where credentials are compared side by side ("Browser JWT"). */
+  readonly credentialLabel: string;
+  /**
+   * What the credential is: an opaque reference that means nothing until the
+   * server looks it up, or a signed token that carries its own claims.
+   */
+  readonly credentialForm: "opaque" | "signed";
   /**
    * Where the credential travels. Browser kinds (`cookie`) are offered at
    * sign-in; `bearer` kinds are for API clients and only API routes take them.
