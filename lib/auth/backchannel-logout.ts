@@ -1,11 +1,12 @@
 import "server-only";
 import { createHash } from "node:crypto";
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
 import { z } from "zod";
 import { db, isUniqueViolation } from "../platform/db";
 import { env } from "../platform/env";
 import { nowAndThen } from "../platform/housekeeping";
 import { log } from "../platform/log";
+import { PROVIDER_SIGNING_ALGORITHMS, providerMetadata } from "./provider-metadata";
 
 /**
  * OpenID Connect Back-Channel Logout 1.0, the relying party's side: the
@@ -22,8 +23,6 @@ export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backcha
 export const LOGOUT_TOKEN_LEEWAY_SECONDS = 30;
 /** How old a token (by `iat`) may be: the provider sends it when the session ends, not later. */
 export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 120;
-/** Only asymmetric signatures: the provider's public keys are all we hold ("none" and HMAC are refused). */
-const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 export type LogoutRefusal =
   | "not_configured"
@@ -86,37 +85,6 @@ export function checkLogoutClaims(
   return { ok: true, issuer: claims.iss, jti: claims.jti, sid: claims.sid ?? null, sub: claims.sub ?? null };
 }
 
-// ---- the provider's metadata, from its discovery document (cached per process; jose refetches keys on an unknown kid)
-
-const Discovery = z.object({ issuer: z.string(), jwks_uri: z.string().url(), end_session_endpoint: z.string().url().optional() });
-
-export interface ProviderMetadata {
-  keys: JWTVerifyGetKey;
-  /** RP-initiated logout's endpoint, if the provider advertises one. */
-  endSessionEndpoint: string | null;
-}
-
-let metadata: Promise<ProviderMetadata> | null = null;
-
-async function discover(issuer: string): Promise<ProviderMetadata> {
-  const response = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000), redirect: "error" });
-  if (!response.ok) throw new Error(`discovery answered ${response.status}`);
-  const document = Discovery.parse(await response.json());
-  if (document.issuer !== issuer) throw new Error("discovery names another issuer");
-  return { keys: createRemoteJWKSet(new URL(document.jwks_uri), { timeoutDuration: 5000 }), endSessionEndpoint: document.end_session_endpoint ?? null };
-}
-
-/** The configured provider's metadata (discovered once per process; a failure is tried again next time). */
-export function providerMetadata(issuer: string): Promise<ProviderMetadata> {
-  if (!metadata) {
-    metadata = discover(issuer);
-    metadata.catch(() => {
-      metadata = null;
-    });
-  }
-  return metadata;
-}
-
 /** The configured provider's issuer and our client id there, or null when none is configured. */
 export function backchannelProvider(): { issuer: string; audience: string } | null {
   return env.OIDC_ISSUER && env.OIDC_CLIENT_ID ? { issuer: env.OIDC_ISSUER, audience: env.OIDC_CLIENT_ID } : null;
@@ -138,7 +106,7 @@ export async function verifyLogoutToken(token: string, now = new Date()): Promis
   let payload: JWTPayload;
   try {
     // Time checks are ours (checkLogoutClaims): exp with the same leeway, iat against the maximum age.
-    ({ payload } = await jwtVerify(token, (await providerMetadata(provider.issuer)).keys, { algorithms: ALGORITHMS, currentDate: now, clockTolerance: LOGOUT_TOKEN_LEEWAY_SECONDS }));
+    ({ payload } = await jwtVerify(token, (await providerMetadata(provider.issuer)).keys, { algorithms: PROVIDER_SIGNING_ALGORITHMS, currentDate: now, clockTolerance: LOGOUT_TOKEN_LEEWAY_SECONDS }));
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
     if (error instanceof errors.JOSEError) return { ok: false, reason: "signature" };

@@ -7,7 +7,7 @@ import { log } from "../platform/log";
 import type { SignInOrigin } from "../sessions/store";
 import { keyRing } from "../tokens/keys";
 import { open, purposeKey, seal } from "../tokens/sealed";
-import { providerMetadata } from "./backchannel-logout";
+import { providerMetadata } from "./provider-metadata";
 
 /**
  * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): signing out of
