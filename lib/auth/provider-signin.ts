@@ -6,12 +6,13 @@ import { z } from "zod";
 import { log } from "../platform/log";
 import type { Authentication } from "../sessions/store";
 import { audit } from "../security/audit";
-import { clientContext, isHttps } from "../security/request";
+import { clientContext, isHttps, type ClientContext } from "../security/request";
 import { isBrowserKind, strategyByKind } from "../strategies";
 import { keyRing } from "../tokens/keys";
 import { startBrowserSession } from "./browser-session";
 import { flowCookieName, flowCookieOptions, openFlowChoice, sealFlowChoice, type FlowChoice } from "./provider-flow";
-import { identityFrom, isConfiguredProvider, providerButtons } from "./providers";
+import { verifyIdTokenSignature, type IdTokenCheck } from "./id-token";
+import { identityFrom, idTokenExpectations, isConfiguredProvider, providerButtons } from "./providers";
 import { rememberIdTokenHint } from "./rp-logout";
 
 /**
@@ -21,19 +22,24 @@ import { rememberIdTokenHint } from "./rp-logout";
  * chosen session kind (./provider-flow.ts). The provider sends the browser back
  * to GET /api/auth/callback/<id>: the flow cookie is checked against the
  * returned `state` and cleared before Auth.js runs; Auth.js checks the code
- * exchange, PKCE, state, nonce and the ID token; its `signIn` callback then
- * resolves the account (lib/account/provider-accounts.ts) and starts our
- * session of the chosen kind, recording the issuer, subject and provider
- * session id on it.
+ * exchange, PKCE, state, nonce and the ID token's claims; its `signIn`
+ * callback then checks the ID token's signature (./id-token.ts), resolves the
+ * account (lib/account/provider-accounts.ts) and starts our session of the
+ * chosen kind, recording the issuer, subject and provider session id on it.
  */
 
-/** Codes in /login?error=… that this module produces; the login page words each. */
+/**
+ * Codes in /login?error=… that this module produces; the login page words
+ * each (an ID token refused here, like one Auth.js refused, with the words
+ * every provider sign-in that could not be completed gets).
+ */
 export const PROVIDER_ERRORS = {
   flow: "provider_flow",
+  id_token: "provider_id_token",
   email_in_use: "provider_email_in_use",
   email_unverified: "provider_email_unverified",
   no_email: "provider_no_email",
-} as const satisfies Record<"flow" | ProviderRefusal, string>;
+} as const satisfies Record<"flow" | "id_token" | ProviderRefusal, string>;
 
 const flowStore = new AsyncLocalStorage<FlowChoice>();
 
@@ -127,13 +133,16 @@ export async function finishProviderSignIn(providerId: string, providerType: str
   const flow = flowStore.getStore();
   // Reached without the checked flow cookie (a POST to the callback, a path around the GET wrapper): refuse.
   if (!flow || flow.provider !== providerId) return `/login?error=${PROVIDER_ERRORS.flow}`;
+  const context = clientContext(await headers());
+  // Before anything is done with what the ID token says: its signature (./id-token.ts).
+  const refused = await refusedIdToken(providerId, idToken, context);
+  if (refused) return refused;
   const strategy = strategyByKind(flow.strategy);
   const identity = identityFrom(providerId, profile);
   if (!strategy || !identity) {
     log.warn("signin.provider_profile_refused", { provider: providerId });
     return `/login?error=${PROVIDER_ERRORS.flow}`;
   }
-  const context = clientContext(await headers());
   const result = await resolveProviderAccount(identity, providerType, context);
   if (!result.ok) return `/login?error=${PROVIDER_ERRORS[result.reason]}`;
   const origin = { method: "oidc", issuer: identity.issuer, subject: identity.subject, providerSessionId: identity.providerSessionId } as const;
@@ -146,6 +155,29 @@ export async function finishProviderSignIn(providerId: string, providerType: str
     detail: { method: "oidc", provider: providerId, issuer: identity.issuer, newAccount: result.created },
   });
   return true;
+}
+
+/**
+ * Null when the provider sends no ID token (OAuth 2) or its ID token is signed
+ * by the provider's published keys and names its issuer and our client id;
+ * otherwise the sign-in page with a refusal. A provider whose keys cannot be
+ * fetched right now refuses too (fail closed).
+ */
+async function refusedIdToken(providerId: string, idToken: string | undefined, context: ClientContext): Promise<string | null> {
+  const expected = idTokenExpectations(providerId);
+  if (!expected) return null;
+  let check: IdTokenCheck;
+  try {
+    check = await verifyIdTokenSignature(idToken, expected);
+  } catch (error) {
+    log.warn("signin.provider_unavailable", { provider: providerId, error: error instanceof Error ? error.message : String(error) });
+    return `/login?error=${PROVIDER_ERRORS.id_token}`;
+  }
+  if (check.ok) return null;
+  // Not a client's mistake: the token endpoint's answer was forged or altered, or the provider is misconfigured.
+  log.error("signin.provider_id_token_refused", { provider: providerId, issuer: expected.issuer, reason: check.reason });
+  await audit("signin.failed", { context, detail: { reason: "id_token_refused", method: "oidc", provider: providerId, check: check.reason } });
+  return `/login?error=${PROVIDER_ERRORS.id_token}`;
 }
 
 const AuthenticationClaims = z.object({

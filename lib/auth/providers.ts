@@ -107,10 +107,26 @@ export function isConfiguredProvider(id: string): boolean {
 }
 
 /**
+ * What a configured OpenID Connect provider's ID tokens must name: its issuer
+ * and our client id there (the audience). Null for a provider that is not
+ * configured or sends no ID token (GitHub: OAuth 2).
+ */
+export function idTokenExpectations(id: string): { issuer: string; audience: string } | null {
+  for (const entry of identityProviders) {
+    const provider = typeof entry === "function" ? entry() : entry;
+    if (provider.id !== id || provider.type !== "oidc") continue;
+    // A preset (Google) keeps the client id among its options; the generic provider has it itself.
+    const audience = provider.clientId ?? provider.options?.clientId;
+    return provider.issuer && audience ? { issuer: provider.issuer, audience } : null;
+  }
+  return null;
+}
+
+/**
  * The identity behind a finished provider sign-in, from what Auth.js hands its
  * `signIn` callback: the ID token's claims for OpenID Connect providers (Auth.js
- * has checked signature, issuer, audience, expiry and nonce), the API profile for
- * GitHub. Null when they are not what is expected (fail closed).
+ * has checked issuer, audience, expiry and nonce; ./id-token.ts its signature),
+ * the API profile for GitHub. Null when they are not what is expected (fail closed).
  */
 export function identityFrom(providerId: string, profile: unknown): ProviderIdentity | null {
   if (providerId === "github") {
