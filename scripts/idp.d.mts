@@ -17,6 +17,8 @@ export interface RunningIdp {
   env: Record<string, string>;
   /** Test only: the provider's private signing key (JWK with kid). */
   testSigningJwk: Record<string, unknown> & { kid: string };
+  /** Test only: every ID token the token endpoint issues from now on comes out with this defect; null: honest again. */
+  spoilIdTokens(defect: IdTokenDefect | null): void;
   readonly running: boolean;
   stop(): Promise<void>;
 }
@@ -27,7 +29,11 @@ export interface IdpOptions {
   clientSecret?: string;
 }
 
+export type IdTokenDefect = "nonce" | "issuer" | "expired" | "foreign-key";
+
 export const CLIENT_ID: string;
+export const ID_TOKEN_DEFECTS: readonly IdTokenDefect[];
+export const FOREIGN_ISSUER: string;
 export const APP_PROVIDER_ID: string;
 export const CALLBACK_PATH: string;
 export const BACKCHANNEL_LOGOUT_PATH: string;

@@ -17,6 +17,8 @@
 //   import { startIdp } from './idp.mjs';
 //   const idp = await startIdp({ redirectUris: ['http://127.0.0.1:3000/api/auth/callback/oidc'] });
 //   ... idp.issuer, idp.clientId, idp.clientSecret, idp.env (OIDC_* variables for the app) ...
+//   idp.spoilIdTokens('nonce');   // test only: the token endpoint's ID tokens come out wrong (ID_TOKEN_DEFECTS)
+//   idp.spoilIdTokens(null);      // honest again
 //   await idp.stop();
 //
 // Command line (runs until Ctrl-C; prints the variables to give the app):
@@ -25,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { freePort } from './app-process.mjs';
 
 const HOST = '127.0.0.1';
@@ -45,6 +47,19 @@ export const USERS = {
 };
 
 const LOGIN_PATTERN = /^[A-Za-z0-9._+@-]{1,100}$/;
+
+/**
+ * Test only: the ways `spoilIdTokens` makes the token endpoint's ID tokens
+ * wrong, each one a token a relying party must refuse (OpenID Connect Core
+ * §3.1.3.7):
+ *   nonce        another nonce than the one the app sent (re-signed with the provider's key)
+ *   issuer       another `iss` than this provider (re-signed with the provider's key)
+ *   expired      `exp` an hour ago (re-signed with the provider's key)
+ *   foreign-key  the claims untouched, signed with a key that is not in this provider's JWKS (same `kid`)
+ */
+export const ID_TOKEN_DEFECTS = ['nonce', 'issuer', 'expired', 'foreign-key'];
+/** The `iss` an ID token spoiled with "issuer" names. */
+export const FOREIGN_ISSUER = 'https://another-issuer.example.test';
 
 /** The claims of a login, or undefined when the provider knows no such user. */
 export function claimsOf(login) {
@@ -75,6 +90,9 @@ export async function startIdp(options = {}) {
   const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: randomBytes(8).toString('hex') };
+  /** Test only: how the token endpoint's ID tokens are spoiled (one of ID_TOKEN_DEFECTS), or null. */
+  let idTokenDefect = null;
+  let foreignKey = null;
 
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = options.port ?? (await freePort(HOST));
@@ -137,6 +155,17 @@ export async function startIdp(options = {}) {
         ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
       }
     });
+    // Test only (spoilIdTokens): the ID token of a successful token response,
+    // replaced by a spoiled one. Everything else in the response is untouched.
+    provider.use(async (ctx, next) => {
+      await next();
+      const body = ctx.body;
+      if (idTokenDefect === null || ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 200) return;
+      if (typeof body !== 'object' || body === null || typeof body.id_token !== 'string') return;
+      foreignKey ??= (await generateKeyPair('RS256')).privateKey;
+      const key = idTokenDefect === 'foreign-key' ? foreignKey : privateKey;
+      ctx.body = { ...body, id_token: await spoiledIdToken(body.id_token, idTokenDefect, key) };
+    });
     // A logout token the app refused is a test failure to see, not to swallow.
     provider.on('backchannel.error', (_ctx, error) => console.error(`idp: back-channel logout failed: ${error.message}`));
     const server = http.createServer(provider.callback());
@@ -161,6 +190,14 @@ export async function startIdp(options = {}) {
        * crafted logout tokens signed with the right key.
        */
       testSigningJwk: jwk,
+      /**
+       * Test only: from now on every ID token the token endpoint issues is
+       * spoiled in this way (one of ID_TOKEN_DEFECTS); null makes them honest again.
+       */
+      spoilIdTokens(defect) {
+        if (defect !== null && !ID_TOKEN_DEFECTS.includes(defect)) throw new Error(`unknown ID token defect "${defect}"`);
+        idTokenDefect = defect;
+      },
       get running() {
         return !stopped;
       },
@@ -175,6 +212,20 @@ export async function startIdp(options = {}) {
   }
   await delay(0);
   throw new Error('could not find a free port for the test provider');
+}
+
+/** The same ID token with one defect (ID_TOKEN_DEFECTS), signed with `key` under the original header. */
+async function spoiledIdToken(idToken, defect, key) {
+  const header = decodeProtectedHeader(idToken);
+  const claims = decodeJwt(idToken);
+  const now = Math.floor(Date.now() / 1000);
+  const changed = {
+    nonce: { nonce: randomBytes(16).toString('base64url') },
+    issuer: { iss: FOREIGN_ISSUER },
+    expired: { iat: now - 7200, exp: now - 3600 },
+    'foreign-key': {},
+  }[defect];
+  return new SignJWT({ ...claims, ...changed }).setProtectedHeader(header).sign(key);
 }
 
 function isLoopbackHost(hostname) {

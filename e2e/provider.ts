@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import type { Page } from '@playwright/test';
+import { RADIO, expect, type Strategy } from './fixtures';
+
+// Provider sign-in through the test provider's own pages (scripts/idp.mjs).
+
+/** The provider button's name on /login (not "Sign in …": the password form's button is found by that name). */
+export const PROVIDER_BUTTON = 'Continue with Test provider';
+
+/** A login the provider has never seen: a new subject each time. */
+export function freshLogin(tag: string): string {
+  return `${tag}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The address the test provider gives a login without "@". */
+export const providerEmail = (login: string) => `${login.toLowerCase()}@idp.example.test`;
+
+/** `loginPage` with a strategy picked, then the provider button: the browser ends on the provider's sign-in page at `issuer`. */
+export async function leaveForProvider(page: Page, strategy: Strategy, issuer: string, loginPage = '/login'): Promise<void> {
+  await page.goto(loginPage);
+  await page.getByRole('radio', { name: RADIO[strategy] }).check();
+  await page.getByRole('button', { name: PROVIDER_BUTTON }).click();
+  await expect(page).toHaveURL((url) => url.origin === issuer && url.pathname.startsWith('/interaction/'));
+}
+
+/** The provider's own sign-in page (any password) and its consent page: the provider sends the browser back to the app. */
+export async function signInAtProvider(page: Page, login: string): Promise<void> {
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any password will do');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
