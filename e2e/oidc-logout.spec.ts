@@ -3,6 +3,7 @@ import type { Page } from '@playwright/test';
 import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { sessionOriginsForEmail, sessionRevocationsForEmail } from './db';
 import { RADIO, STRATEGIES, expect, expectSignedIn, expectSignedOut, test, type Strategy } from './fixtures';
+import { PROVIDER_BUTTON, freshLogin, providerEmail, signInAtProvider } from './provider';
 
 // OpenID Connect Back-Channel Logout against the real test provider
 // (scripts/idp.mjs, started by scripts/test.mjs): ending the provider session
@@ -15,15 +16,12 @@ const SIGNING_JWK = JSON.parse(process.env.E2E_IDP_SIGNING_JWK ?? '{}') as JWK &
 const CLIENT_ID = 'session-or-token';
 const BACKCHANNEL_LOGOUT_PATH = '/api/oidc/backchannel-logout';
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
-const PROVIDER_BUTTON = 'Continue with Test provider';
 
 test.beforeAll(() => {
   expect(ISSUER, 'E2E_IDP_ISSUER: scripts/test.mjs starts the test provider').toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   expect(SIGNING_JWK.kid, 'E2E_IDP_SIGNING_JWK: scripts/test.mjs hands over the provider key').toBeTruthy();
 });
 
-const freshLogin = (tag: string) => `${tag}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-const providerEmail = (login: string) => `${login.toLowerCase()}@idp.example.test`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Provider sign-in with a session of `strategy`, through the provider's own pages; ends on /dashboard. */
@@ -31,14 +29,21 @@ async function signInThroughProvider(page: Page, strategy: Strategy, login: stri
   await page.goto('/login');
   await page.getByRole('radio', { name: RADIO[strategy] }).check();
   await page.getByRole('button', { name: PROVIDER_BUTTON }).click();
-  if (atProvider) {
-    await page.locator('input[name="login"]').fill(login);
-    await page.locator('input[name="password"]').fill('any password will do');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    await page.getByRole('button', { name: 'Continue' }).click();
-  }
+  if (atProvider) await signInAtProvider(page, login);
   await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
+}
+
+/**
+ * Another tab of the same browser ends the session at the provider; the
+ * provider posts the logout token to the app before it answers.
+ */
+async function endProviderSession(page: Page): Promise<void> {
+  const providerTab = await page.context().newPage();
+  await providerTab.goto(`${ISSUER}/session/end`);
+  await providerTab.getByRole('button', { name: 'Yes, sign me out' }).click();
+  await expect(providerTab.getByRole('heading', { name: 'Sign-out Success' })).toBeVisible();
+  await providerTab.close();
 }
 
 /** The provider session id (`sid`) recorded on the user's latest session. */
@@ -76,14 +81,7 @@ test.describe('OpenID Connect Back-Channel Logout', () => {
       const login = freshLogin(`bcl-${strategy}`);
       await signInThroughProvider(page, strategy, login);
       await latestSid(login);
-
-      // Another tab of the same browser ends the session at the provider; the
-      // provider posts the logout token to the app before it answers.
-      const providerTab = await page.context().newPage();
-      await providerTab.goto(`${ISSUER}/session/end`);
-      await providerTab.getByRole('button', { name: 'Yes, sign me out' }).click();
-      await expect(providerTab.getByRole('heading', { name: 'Sign-out Success' })).toBeVisible();
-      await providerTab.close();
+      await endProviderSession(page);
 
       // Revoked by the provider's own logout token, not by anything else.
       expect(await sessionRevocationsForEmail(providerEmail(login))).toEqual(['backchannel_logout']);
@@ -159,6 +157,34 @@ test.describe('OpenID Connect Back-Channel Logout', () => {
       await expect(page.locator('input[name="login"]')).toBeVisible();
     });
   }
+
+  test('ending the provider session also revokes the API tokens exchanged from its browser session', async ({ page }) => {
+    const login = freshLogin('bcl-tokens');
+    await signInThroughProvider(page, 'jwt', login);
+    const sid = await latestSid(login);
+    // The browser session exchanges itself for tokens (it has just signed in: recent enough for step-up).
+    const exchange = await page.request.post('/api/token', { headers: { origin: new URL(page.url()).origin, 'sec-fetch-site': 'same-origin' } });
+    expect(exchange.status()).toBe(200);
+    const pair = (await exchange.json()) as { access_token: string; refresh_token: string };
+    const bearer = { authorization: `Bearer ${pair.access_token}` };
+    expect((await page.request.get('/api/me', { headers: bearer })).status()).toBe(200);
+    // The family records the provider session its browser session came from.
+    expect((await sessionOriginsForEmail(providerEmail(login))).map((origin) => [origin.strategy, origin.idpSessionId])).toEqual([
+      ['jwt', sid],
+      ['api', sid],
+    ]);
+
+    await endProviderSession(page);
+
+    // Both revoked by the provider's logout token: the browser session and the token family.
+    expect(await sessionRevocationsForEmail(providerEmail(login))).toEqual(['backchannel_logout', 'backchannel_logout']);
+    await expectSignedOut(page);
+    const me = await page.request.get('/api/me', { headers: bearer });
+    expect(me.status()).toBe(401);
+    expect(me.headers()['www-authenticate']).toContain('error="invalid_token"');
+    const refresh = await page.request.post('/api/token/refresh', { data: { refresh_token: pair.refresh_token } });
+    expect(refresh.status()).toBe(401);
+  });
 
   test('a token naming only the subject ends every session of that subject at the provider', async ({ page }) => {
     const login = freshLogin('bcl-sub');

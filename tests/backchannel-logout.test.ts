@@ -9,6 +9,9 @@ import {
 } from "../lib/auth/backchannel-logout";
 import { db } from "../lib/platform/db";
 import { createTokenSession, findSessionById, revokeProviderSessions } from "../lib/sessions/store";
+import { jwtStrategy } from "../lib/strategies/jwt";
+import { exchangeBrowserSession, issueTokenPair, refreshTokenPair } from "../lib/strategies/api";
+import { resolveBearer } from "./support/requests";
 
 // The claim checks of a back-channel logout token (OpenID Connect Back-Channel
 // Logout 1.0 §2.6) on already-verified claims, and the store's revocation by
@@ -109,4 +112,24 @@ test("provider sessions: revoked by (issuer, sid), or by (issuer, sub) for all o
   assert.deepEqual(await revokeProviderSessions({ issuer: ISSUER, sid: null, subject: null }, "backchannel_logout"), []);
   assert.equal((await findSessionById(other.id))?.revokedAt, null);
   assert.equal((await findSessionById(password.id))?.revokedAt, null);
+});
+
+test("provider sessions: an API token family exchanged from a provider session is revoked with it; one from a password grant is not", async () => {
+  const user = await db().user.create({ data: { email: `bcl-family-${crypto.randomUUID()}@example.com`, name: "BCL family" } });
+  const context = { userAgent: "node-test", ip: "127.0.0.1" };
+  const issued = await jwtStrategy.issue(user, context, { method: "oidc", issuer: ISSUER, subject: "carol", providerSessionId: "sid-c1" });
+  const browser = await jwtStrategy.verify(issued.value);
+  assert.ok(browser?.sessionId);
+  const exchanged = await exchangeBrowserSession(browser, context, null);
+  const familyId = (await resolveBearer(`Bearer ${exchanged.access_token}`))?.sessionId;
+  assert.ok(familyId);
+  assert.deepEqual((await findSessionById(familyId))?.origin, { method: "oidc", issuer: ISSUER, subject: "carol", providerSessionId: "sid-c1" });
+  const byPassword = await issueTokenPair(user, context);
+
+  const revoked = await revokeProviderSessions({ issuer: ISSUER, sid: "sid-c1", subject: "carol" }, "backchannel_logout");
+  assert.deepEqual(revoked.sort(), [browser.sessionId, familyId].sort());
+  assert.equal((await findSessionById(familyId))?.revokedReason, "backchannel_logout");
+  assert.deepEqual(await refreshTokenPair(exchanged.refresh_token), { ok: false, reason: "revoked" });
+  assert.equal(await resolveBearer(`Bearer ${exchanged.access_token}`), null, "the access token is refused (strict mode: its family is looked up)");
+  assert.equal((await refreshTokenPair(byPassword.refresh_token)).ok, true, "a password grant's family has no provider session");
 });

@@ -33,7 +33,7 @@ describe("sessions in Redis", async () => {
   const { hashToken } = await import("../lib/tokens/opaque");
   const { databaseStrategy } = await import("../lib/strategies/database");
   const { jwtStrategy } = await import("../lib/strategies/jwt");
-  const { issueTokenPair, refreshTokenPair } = await import("../lib/strategies/api");
+  const { exchangeBrowserSession, issueTokenPair, refreshTokenPair } = await import("../lib/strategies/api");
   const { activeSessionsForUser, revokeOtherSessions } = await import("../lib/account/sessions");
   const { feedStatus, startRevocationFeed, stopRevocationFeed } = await import("../lib/sessions/feed");
   const { revokeProviderSessions, sessionStoreName } = await import("../lib/sessions/store");
@@ -119,6 +119,22 @@ describe("sessions in Redis", async () => {
     assert.equal(await databaseStrategy.verify(sameSubject.value), null);
     assert.deepEqual(await revokeProviderSessions({ issuer: "https://other.example.test", sid: "sid-3", subject: null }, "backchannel_logout"), []);
     assert.equal((await jwtStrategy.verify(otherSubject.value))?.sessionId, otherId);
+  });
+
+  test("redis sessions: back-channel logout revokes an API token family exchanged from the provider session, pushed", async () => {
+    const user = await newUser();
+    const origin = { method: "oidc" as const, issuer: "https://idp.example.test", subject: "dave", providerSessionId: "sid-d1" };
+    const browser = await databaseStrategy.verify((await databaseStrategy.issue(user, context, origin)).value);
+    assert.ok(browser);
+    const pair = await exchangeBrowserSession(browser, context, null);
+    const familyId = (await resolveBearer(`Bearer ${pair.access_token}`))?.sessionId;
+    assert.ok(familyId);
+    assert.equal(await reader.hget(`sot:session:${familyId}`, "idpSessionId"), "sid-d1");
+
+    const revoked = await revokeProviderSessions({ issuer: origin.issuer, sid: "sid-d1", subject: null }, "backchannel_logout");
+    assert.deepEqual(revoked.sort(), [browser.sessionId, familyId].sort());
+    assert.equal(await resolveBearer(`Bearer ${pair.access_token}`), null, "refused at once: the revocation reached this instance's memory");
+    assert.deepEqual(await refreshTokenPair(pair.refresh_token), { ok: false, reason: "revoked" });
   });
 
   test("redis sessions: an API token family rotates its refresh token; reuse revokes the family", async () => {

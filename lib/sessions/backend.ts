@@ -58,7 +58,11 @@ export interface StoredSession {
   ip: string | null;
   revokedAt: Date | null;
   revokedReason: string | null;
-  /** Null for sessions started before this was recorded, and for API token families. */
+  /**
+   * Null for sessions started before this was recorded, and for API token
+   * families from a password grant; a family exchanged from a browser session
+   * has that session's.
+   */
   origin: SignInOrigin | null;
   /** Null for sessions started before this was recorded: too old for any sensitive action. */
   authentication: Authentication | null;

@@ -16,13 +16,14 @@ import {
   touchSession,
   type RefreshTokenRecord,
   type Authentication,
+  type SignInOrigin,
   type StoredSession,
 } from "../sessions/store";
 import { signAccessToken, verifyAccessToken, type TokenSubject } from "../tokens/jwt";
 import { keyRing } from "../tokens/keys";
 import { isOpaqueToken, newOpaqueToken } from "../tokens/opaque";
 import { purposeKey } from "../tokens/sealed";
-import type { SessionStrategy } from "./types";
+import type { SessionStrategy, VerifiedSession } from "./types";
 
 const KIND = "api";
 
@@ -74,15 +75,34 @@ function refreshExpiry(familyExpires: Date, now: Date): Date {
 /**
  * Starts a token family for a user who just proved who they are. The family
  * records that authentication (a password grant: now; a browser session's
- * exchange: that session's) and keeps it: refreshing never changes it.
+ * exchange: that session's) and keeps it: refreshing never changes it. A
+ * family exchanged from a browser session also records that session's sign-in
+ * (`origin`), so what ends the provider session it came from (back-channel
+ * logout) ends the family too.
  */
-export async function issueTokenPair(user: TokenSubject, context: ClientContext, now = new Date(), authentication?: Authentication): Promise<TokenPair> {
+export async function issueTokenPair(
+  user: TokenSubject,
+  context: ClientContext,
+  now = new Date(),
+  authentication?: Authentication,
+  origin?: SignInOrigin,
+): Promise<TokenPair> {
   const familyExpires = new Date(now.getTime() + env.TOKEN_FAMILY_TTL_SECONDS * 1000);
-  const family = await createTokenSession(user.id, KIND, context, familyExpires, now, undefined, authentication ?? { time: now, methods: ["pwd"] });
+  const family = await createTokenSession(user.id, KIND, context, familyExpires, now, origin, authentication ?? { time: now, methods: ["pwd"] });
   const refreshToken = newOpaqueToken();
   await createRefreshToken({ token: refreshToken, sessionId: family.id, createdAt: now, expiresAt: refreshExpiry(familyExpires, now) });
   log.info("tokens.issued", { userId: user.id, familyId: family.id });
   return pairFor(user, family.id, refreshToken, now);
+}
+
+/**
+ * POST /api/token's exchange: a token family for a signed-in browser session,
+ * with the authentication the step-up check trusted and the browser session's
+ * sign-in origin.
+ */
+export async function exchangeBrowserSession(session: VerifiedSession, context: ClientContext, authentication: Authentication | null, now = new Date()): Promise<TokenPair> {
+  const browser = session.sessionId ? await findSessionById(session.sessionId) : null;
+  return issueTokenPair(session.user, context, now, authentication ?? undefined, browser?.origin ?? undefined);
 }
 
 export type RefreshStanding =
@@ -187,8 +207,8 @@ export const apiStrategy: SessionStrategy<typeof KIND> = {
     };
   },
 
-  async issue(user, context, _origin, authentication) {
-    const pair = await issueTokenPair(user, context, new Date(), authentication);
+  async issue(user, context, origin, authentication) {
+    const pair = await issueTokenPair(user, context, new Date(), authentication, origin);
     return { value: pair.access_token, expires: new Date(Date.now() + pair.expires_in * 1000) };
   },
 

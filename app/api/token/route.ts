@@ -5,7 +5,7 @@ import { errorResponse, failClosed, privateJson, unauthorizedResponse } from "@/
 import { readJsonBody } from "@/lib/http/body";
 import { beginPasswordAttempt, isBlocked, limitByIp, tooManyRequests } from "@/lib/security/rate-limit";
 import { clientContext } from "@/lib/security/request";
-import { issueTokenPair } from "@/lib/strategies/api";
+import { exchangeBrowserSession, issueTokenPair } from "@/lib/strategies/api";
 import { CredentialsSchema } from "@/lib/users/policy";
 import { authenticateUser } from "@/lib/users/users";
 
@@ -27,7 +27,8 @@ export const POST = publicRoute(failClosed(async (request: Request) => {
     const session = await browserSessionOf(request);
     if (!session) return unauthorizedResponse();
     // Creating tokens is a sensitive action: the session must have authenticated recently
-    // (RFC 9470's challenge). The family carries that session's authentication time.
+    // (RFC 9470's challenge). The family carries that session's authentication time, and
+    // its sign-in: a back-channel logout of the provider session it came from ends the family too.
     const stepUp = await requireRecentAuthentication(session, "/dashboard");
     if (!stepUp.ok) {
       return privateJson(
@@ -35,8 +36,7 @@ export const POST = publicRoute(failClosed(async (request: Request) => {
         { status: 401, headers: { "www-authenticate": 'Bearer error="insufficient_user_authentication"' } },
       );
     }
-    const authentication = await currentAuthentication(session);
-    return privateJson(await issueTokenPair(session.user, context, new Date(), authentication ?? undefined));
+    return privateJson(await exchangeBrowserSession(session, context, await currentAuthentication(session)));
   }
 
   // A password grant. Every one counts against the client's address, malformed
