@@ -9,6 +9,7 @@ import { applySecurityHeaders, contentSecurityPolicy, newNonce } from "./lib/sec
 import { loginPath } from "./lib/security/redirect";
 import { isHttps } from "./lib/security/request";
 import { isUnknownServerAction } from "./lib/security/server-actions";
+import { checkStoreReachable } from "./lib/sessions/store";
 import { isAdmin } from "./lib/users/roles";
 
 /** Pages that need a signed-in user (signed out: redirect to /login). */
@@ -31,9 +32,10 @@ const authPaths = [/^\/login$/, /^\/register$/, /^\/forgot-password$/, /^\/reset
  *   credential rule (scope "browser") and the admin role where needed — every
  *   page and action checks again, so a mistake here cannot open a page — and
  *   leaves the page a ticket, so the second check costs no second verification;
+ *   then makes sure the store the page will read answers;
  * - renews a browser JWT that is past half its life (sliding, within the absolute lifetime);
  * - sets a per-request CSP nonce (the reason every page needs the proxy) and no-store where private.
- * If the session store cannot be reached it fails closed: 503, no content.
+ * If the session store (or the database) cannot be reached it fails closed: 503, no content.
  */
 export async function proxy(request: NextRequest) {
   const { pathname, search } = request.nextUrl;
@@ -74,6 +76,12 @@ export async function proxy(request: NextRequest) {
     try {
       session = await resolveRequestSession("browser", { cookies: request.cookies, headers: forwarded });
       renewed = session && (await renewedCookie(session, https));
+      // A signed-in page renders from the store (profile, role, audit trail, sessions), but a
+      // credential may have been accepted without reading it (a JWT in stateless or pushed
+      // mode). Asked here, where the answer can still be a 503: once the page renders, a
+      // failed read can only become the error page with status 500 (the App Router lets a
+      // page set no other status than those of notFound, forbidden, unauthorized and redirect).
+      if (session) await checkStoreReachable();
     } catch (error) {
       log.error("proxy.session_store_unavailable", { path: pathname, error });
       return finish(unavailable());

@@ -101,9 +101,23 @@ export function hotPathReads(): number {
  */
 export function queryRows(text: string, args: string[]): Promise<Row[]> {
   const holder = globalThis as GlobalWithSql;
-  holder[rawKey] ??= databaseKind === "sqlite" ? sqliteRunner() : postgresRunner();
   holder[countKey] = (holder[countKey] ?? 0) + 1;
-  return holder[rawKey](text, args);
+  return rawRunner()(text, args);
+}
+
+function rawRunner(): RawRunner {
+  const holder = globalThis as GlobalWithSql;
+  holder[rawKey] ??= databaseKind === "sqlite" ? sqliteRunner() : postgresRunner();
+  return holder[rawKey];
+}
+
+/**
+ * One trivial statement on the hot path's connection: resolves if the
+ * database answers, throws if it does not. Not counted as a hot-path read (it
+ * reads no session).
+ */
+export async function pingDatabase(): Promise<void> {
+  await rawRunner()("SELECT 1", []);
 }
 
 /** A DateTime column as the driver returns it (ISO text; PostgreSQL's has no zone and is UTC). */

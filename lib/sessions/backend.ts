@@ -103,6 +103,8 @@ export interface RefreshTokenRecord {
 
 export interface SessionBackend {
   readonly name: "database" | "redis";
+  /** Resolves if the store answers right now; throws if it does not. */
+  ping(): Promise<void>;
   insert(data: NewSession): Promise<StoredSession>;
   findByTokenHash(tokenHash: string): Promise<StoredSession | null>;
   findById(id: string): Promise<StoredSession | null>;

@@ -1,5 +1,5 @@
 import "server-only";
-import { db, isUniqueViolation, parseDbDate, queryRows, type Row } from "../platform/db";
+import { db, isUniqueViolation, parseDbDate, pingDatabase, queryRows, type Row } from "../platform/db";
 import { authenticationColumns, authenticationFromColumns, idleSince, originColumns, originFromColumns, type IdleRule, type SessionBackend, type StoredSession } from "./backend";
 import { revokeAndAnnounce } from "./feed";
 
@@ -28,6 +28,8 @@ function activeWhere(now: Date, idleRules: readonly IdleRule[]) {
 
 export const databaseBackend: SessionBackend = {
   name: "database",
+
+  ping: pingDatabase,
 
   async insert({ tokenHash, userId, kind, expires, userAgent, ip, now, origin, authentication }) {
     const row = await db().session.create({

@@ -151,6 +151,10 @@ async function deleteAndAnnounce(id: string, notice: RevocationNotice): Promise<
 export const redisBackend: SessionBackend = {
   name: "redis",
 
+  async ping() {
+    await withRedis((client) => client.ping());
+  },
+
   async insert({ tokenHash, userId, kind, expires, userAgent, ip, now, origin, authentication }) {
     const { authTime, amr } = authenticationColumns(authentication);
     const id = newId();

@@ -22,6 +22,16 @@ function backend(): SessionBackend {
   return env.SESSION_STORE === "redis" ? redisBackend : databaseBackend;
 }
 
+/**
+ * Throws unless everything a signed-in page reads from answers right now: the
+ * database (users, roles, the audit trail) and, when the sessions are in
+ * Redis, Redis too.
+ */
+export async function checkStoreReachable(): Promise<void> {
+  await databaseBackend.ping();
+  if (backend() !== databaseBackend) await backend().ping();
+}
+
 /** Which store holds the sessions, for the pages. */
 export function sessionStoreName(): "database" | "redis" {
   return backend().name;

@@ -155,17 +155,19 @@ test('database down: protected pages and APIs answer a generic 503 and show noth
 
     // Stateless: a database session and a password grant still need the database (a generic 503);
     // a JWT is checked without a session lookup, and /api/me answers from the token and the profile
-    // this server read moments ago.
+    // this server read moments ago. The dashboard renders from the database, so with a JWT too it
+    // answers the generic 503 before rendering, not an error page after a failed read.
     const statelessDuring = {};
+    const statelessBodies = {};
     for (const [strategy, cookie] of Object.entries(statelessCookies)) {
       for (const [name, request] of [['me', me], ['dashboard', dashboard]]) {
         const response = await request(cookie, stateless);
         const body = await response.text();
         statelessDuring[`${name}-${strategy}`] = response.status;
+        statelessBodies[`${name}-${strategy}`] = body;
         for (const leak of LEAKS) assert.ok(!body.includes(leak), `stateless ${name} (${strategy}): no "${leak}" in the answer`);
         if (response.status !== 200) {
-          // Fails closed: a server error, nothing of the user's (the dashboard's own reads fail after the
-          // token was accepted: Next.js's error page, status 500 — recorded as such).
+          // Fails closed: nothing of the user's.
           assert.ok(response.status >= 500, `stateless ${name} (${strategy}) fails closed, got ${response.status}`);
           for (const leak of ['Demo User', 'demo@example.com']) assert.ok(!body.includes(leak), `stateless ${name} (${strategy}): no "${leak}" in the answer`);
         }
@@ -177,6 +179,8 @@ test('database down: protected pages and APIs answer a generic 503 and show noth
     assert.equal(statelessDuring['me-database'], 503, 'stateless server, database session: /api/me');
     assert.equal(statelessDuring['dashboard-database'], 503, 'stateless server, database session: /dashboard');
     assert.equal(statelessDuring['me-jwt'], 200, 'stateless server, JWT: /api/me needs no database read');
+    assert.equal(statelessDuring['dashboard-jwt'], 503, 'stateless server, JWT: /dashboard fails closed with 503, not the error page (500)');
+    assert.match(statelessBodies['dashboard-jwt'], /temporarily unavailable/i, 'stateless server, JWT: /dashboard says the service is temporarily unavailable');
     note(statelessSeen, 'outage', statelessDuring);
   } finally {
     await cluster.resume();
