@@ -5,7 +5,7 @@ import type { RunningServer } from '../scripts/app-process.d.mts';
 import type { IdTokenDefect, RunningIdp } from '../scripts/idp.d.mts';
 import { countProviderAccounts, countUsers, sessionOriginsForEmail } from './db';
 import { expect, sessionCookies, test, type Strategy } from './fixtures';
-import { freshLogin, leaveForProvider, providerEmail, signInAtProvider } from './provider';
+import { freshLogin, leaveForProvider, providerEmail, signInAtProvider, startAppWithOwnProvider } from './provider';
 
 // A provider whose token endpoint hands back a bad ID token: the real test
 // provider (scripts/idp.mjs) with its ID tokens spoiled in one way at a time
@@ -70,14 +70,9 @@ test.describe('a provider whose ID token must be refused', () => {
   let serverLog: string;
 
   test.beforeAll(async () => {
-    // ES modules: loaded at run time (the specs are compiled as CommonJS).
-    const { freePort, startServer } = await import('../scripts/app-process.mjs');
-    const { CALLBACK_PATH, startIdp } = await import('../scripts/idp.mjs');
-    const port = await freePort();
-    idp = await startIdp({ redirectUris: [`http://127.0.0.1:${port}${CALLBACK_PATH}`] });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oidc-refusals-'));
     serverLog = path.join(dir, 'server.log');
-    server = await startServer({ port, env: idp.env, logFile: serverLog });
+    ({ server, idp } = await startAppWithOwnProvider({ logFile: serverLog }));
   });
   test.afterAll(async () => {
     await Promise.all([server?.stop(), idp?.stop()]);

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from '@playwright/test';
+import type { RunningServer } from '../scripts/app-process.d.mts';
+import type { RunningIdp } from '../scripts/idp.d.mts';
 import { RADIO, expect, type Strategy } from './fixtures';
 
 // Provider sign-in through the test provider's own pages (scripts/idp.mjs).
@@ -29,4 +31,23 @@ export async function signInAtProvider(page: Page, login: string): Promise<void>
   await page.locator('input[name="password"]').fill('any password will do');
   await page.getByRole('button', { name: 'Sign-in' }).click();
   await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/**
+ * An app of its own and a test provider of its own, on loopback: for specs that
+ * change how the provider behaves or read the app's log. The provider must know
+ * the app's callback URL, so the app's port is chosen first.
+ */
+export async function startAppWithOwnProvider(options: { logFile?: string } = {}): Promise<{ server: RunningServer; idp: RunningIdp }> {
+  // ES modules: loaded at run time (the specs are compiled as CommonJS).
+  const { freePort, startServer } = await import('../scripts/app-process.mjs');
+  const { CALLBACK_PATH, startIdp } = await import('../scripts/idp.mjs');
+  const port = await freePort();
+  const idp = await startIdp({ redirectUris: [`http://127.0.0.1:${port}${CALLBACK_PATH}`] });
+  try {
+    return { idp, server: await startServer({ port, env: idp.env, logFile: options.logFile }) };
+  } catch (error) {
+    await idp.stop();
+    throw error;
+  }
 }
