@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { adminRevokeSessionAction, adminRevokeUserSessionsAction } from "@/app/actions/admin";
-import styles from "@/app/components/account.module.css";
+import { AccountTable } from "@/app/components/account-table";
 import { SessionCells, UtcTime } from "@/app/components/session-cells";
 import { RevokeButton } from "@/app/components/session-controls";
 import { requireAdmin } from "@/lib/auth/guards";
@@ -37,121 +37,75 @@ export default async function AdminPage() {
 
       <section className="card" aria-labelledby="users-heading">
         <h2 id="users-heading">Users</h2>
-        <div className={styles.tableScroll}>
-          <table className={styles.table} aria-labelledby="users-heading" data-testid="admin-users">
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Active sessions</th>
-                <th scope="col">
-                  <span className={styles.visuallyHidden}>Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((user) => (
-                <tr key={user.id} data-user-id={user.id}>
-                  <td>{user.email}</td>
-                  <td>{user.name ?? "—"}</td>
-                  <td>{user.role}</td>
-                  <td data-testid="active-session-count">{user.activeSessions}</td>
-                  <td>
-                    {user.activeSessions > 0 && (
-                      <RevokeButton
-                        action={adminRevokeUserSessionsAction}
-                        field="userId"
-                        value={user.id}
-                        label={`Sign out ${user.email} everywhere`}
-                        text="Sign out everywhere"
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AccountTable labelledBy="users-heading" testId="admin-users" columns={["Email", "Name", "Role", "Active sessions"]} actions>
+          {users.map((user) => (
+            <tr key={user.id} data-user-id={user.id}>
+              <td>{user.email}</td>
+              <td>{user.name ?? "—"}</td>
+              <td>{user.role}</td>
+              <td data-testid="active-session-count">{user.activeSessions}</td>
+              <td>
+                {user.activeSessions > 0 && (
+                  <RevokeButton
+                    action={adminRevokeUserSessionsAction}
+                    field="userId"
+                    value={user.id}
+                    label={`Sign out ${user.email} everywhere`}
+                    text="Sign out everywhere"
+                  />
+                )}
+              </td>
+            </tr>
+          ))}
+        </AccountTable>
       </section>
 
       <section className="card" aria-labelledby="admin-sessions-heading">
         <h2 id="admin-sessions-heading">Active sessions</h2>
-        <div className={styles.tableScroll}>
-          <table className={styles.table} aria-labelledby="admin-sessions-heading" data-testid="admin-sessions">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">User</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Device</th>
-                <th scope="col">IP</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">
-                  <span className={styles.visuallyHidden}>Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.map((row, index) => (
-                <tr key={row.id} data-session-id={row.id} data-strategy={row.strategy}>
-                  <td>{index + 1}</td>
-                  <td>{row.email}</td>
-                  <SessionCells
-                    strategy={row.strategy}
-                    current={row.id === admin.sessionId}
-                    device={row.device}
-                    ip={row.ip}
-                    createdAt={row.createdAt}
-                    lastSeenAt={row.lastSeenAt}
-                  />
-                  <td>
-                    <RevokeButton
-                      action={adminRevokeSessionAction}
-                      field="sessionId"
-                      value={row.id}
-                      label={`Revoke session ${index + 1} of ${row.email}: ${row.device}, ${sessionLabel(row.strategy)}`}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AccountTable labelledBy="admin-sessions-heading" testId="admin-sessions" columns={["#", "User", "Kind", "Device", "IP", "Created", "Last seen"]} actions>
+          {sessions.map((row, index) => (
+            <tr key={row.id} data-session-id={row.id} data-strategy={row.strategy}>
+              <td>{index + 1}</td>
+              <td>{row.email}</td>
+              <SessionCells
+                strategy={row.strategy}
+                current={row.id === admin.sessionId}
+                device={row.device}
+                ip={row.ip}
+                createdAt={row.createdAt}
+                lastSeenAt={row.lastSeenAt}
+              />
+              <td>
+                <RevokeButton
+                  action={adminRevokeSessionAction}
+                  field="sessionId"
+                  value={row.id}
+                  label={`Revoke session ${index + 1} of ${row.email}: ${row.device}, ${sessionLabel(row.strategy)}`}
+                />
+              </td>
+            </tr>
+          ))}
+        </AccountTable>
       </section>
 
       <section className="card" aria-labelledby="audit-heading">
         <h2 id="audit-heading">Audit log</h2>
         <p>The {events.length} most recent events, newest first.</p>
-        <div className={styles.tableScroll}>
-          <table className={styles.table} aria-labelledby="audit-heading" data-testid="audit-log">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Event</th>
-                <th scope="col">User</th>
-                <th scope="col">IP</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((event) => (
-                <tr key={event.id}>
-                  <td>
-                    <UtcTime date={event.createdAt} />
-                  </td>
-                  <td>
-                    <code>{event.event}</code>
-                  </td>
-                  <td>{event.who ?? "—"}</td>
-                  <td>{event.ip ?? "—"}</td>
-                  <td>{detailText(event.detail)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AccountTable labelledBy="audit-heading" testId="audit-log" columns={["Time", "Event", "User", "IP", "Detail"]}>
+          {events.map((event) => (
+            <tr key={event.id}>
+              <td>
+                <UtcTime date={event.createdAt} />
+              </td>
+              <td>
+                <code>{event.event}</code>
+              </td>
+              <td>{event.who ?? "—"}</td>
+              <td>{event.ip ?? "—"}</td>
+              <td>{detailText(event.detail)}</td>
+            </tr>
+          ))}
+        </AccountTable>
       </section>
     </>
   );

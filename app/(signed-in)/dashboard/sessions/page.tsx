@@ -3,7 +3,7 @@ import Link from "next/link";
 import { revokeOtherSessionsAction, revokeSessionAction } from "@/app/actions/account";
 import { SessionCells, UtcTime } from "@/app/components/session-cells";
 import { RevokeButton, SignOutOthersButton } from "@/app/components/session-controls";
-import styles from "@/app/components/account.module.css";
+import { AccountTable } from "@/app/components/account-table";
 import { activeSessionsForUser } from "@/lib/account/sessions";
 import { requireSession } from "@/lib/auth/guards";
 import { revocationIsImmediate, revokedTokenFate } from "@/lib/sessions/revocation";
@@ -32,51 +32,33 @@ export default async function SessionsPage() {
         <h2 id="sessions-heading">
           {sessions.length === 1 ? "1 active session" : `${sessions.length} active sessions`}
         </h2>
-        <div className={styles.tableScroll}>
-          <table className={styles.table} aria-labelledby="sessions-heading" data-testid="sessions-table">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Device</th>
-                <th scope="col">IP</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span className={styles.visuallyHidden}>Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.map((row, index) => (
-                <tr key={row.id} data-session-id={row.id} data-strategy={row.strategy} aria-current={row.current ? "true" : undefined}>
-                  <td>{index + 1}</td>
-                  <SessionCells
-                    strategy={row.strategy}
-                    current={row.current}
-                    device={row.device}
-                    userAgent={row.userAgent}
-                    ip={row.ip}
-                    createdAt={row.createdAt}
-                    lastSeenAt={row.lastSeenAt}
-                  />
-                  <td>
-                    <UtcTime date={row.expires} />
-                  </td>
-                  <td>
-                    <RevokeButton
-                      action={revokeSessionAction}
-                      field="sessionId"
-                      value={row.id}
-                      label={`Revoke session ${index + 1}: ${row.device}, ${sessionLabel(row.strategy)}${row.current ? " (this device, signs you out)" : ""}`}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <AccountTable labelledBy="sessions-heading" testId="sessions-table" columns={["#", "Kind", "Device", "IP", "Created", "Last seen", "Expires"]} actions>
+          {sessions.map((row, index) => (
+            <tr key={row.id} data-session-id={row.id} data-strategy={row.strategy} aria-current={row.current ? "true" : undefined}>
+              <td>{index + 1}</td>
+              <SessionCells
+                strategy={row.strategy}
+                current={row.current}
+                device={row.device}
+                userAgent={row.userAgent}
+                ip={row.ip}
+                createdAt={row.createdAt}
+                lastSeenAt={row.lastSeenAt}
+              />
+              <td>
+                <UtcTime date={row.expires} />
+              </td>
+              <td>
+                <RevokeButton
+                  action={revokeSessionAction}
+                  field="sessionId"
+                  value={row.id}
+                  label={`Revoke session ${index + 1}: ${row.device}, ${sessionLabel(row.strategy)}${row.current ? " (this device, signs you out)" : ""}`}
+                />
+              </td>
+            </tr>
+          ))}
+        </AccountTable>
         <p>
           {others === 0
             ? "No other session is signed in."
