@@ -3,23 +3,46 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { resolveProviderAccount } from "../lib/account/provider-accounts";
-import { FLOW_TTL_SECONDS, openFlowChoice, sealFlowChoice } from "../lib/auth/provider-flow";
+import {
+  FLOW_TTL_SECONDS,
+  openFlowChoice,
+  openPendingLink,
+  pendingLinkBelongsTo,
+  sealFlowChoice,
+  sealPendingLink,
+  type FlowPurpose,
+  type PendingLink,
+} from "../lib/auth/provider-flow";
 import { identityFrom, type ProviderIdentity } from "../lib/auth/providers";
 import { db } from "../lib/platform/db";
 
 const SECRET = "a-test-secret-of-at-least-32-characters-long";
 const STATE = "state-of-this-flow";
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
-const choice = { strategy: "jwt", provider: "oidc" };
+const choice = { provider: "oidc", purpose: { kind: "signin", strategy: "jwt" } } as const;
 const context = { userAgent: "test", ip: "127.0.0.1" };
 
-test("flow cookie: the choice comes back for the same flow, provider and secret", () => {
+const pending: PendingLink = {
+  provider: "oidc",
+  type: "oidc",
+  issuer: "https://idp.example",
+  subject: "sub-1",
+  email: "owner@example.test",
+  userId: "user-1",
+};
+
+test("flow cookie: the purpose comes back for the same flow, provider and secret, with the flow's start", () => {
   const value = sealFlowChoice(choice, STATE, SECRET, NOW);
-  assert.deepEqual(openFlowChoice(value, { state: STATE, provider: "oidc" }, SECRET, NOW + 1000), choice);
+  assert.deepEqual(openFlowChoice(value, { state: STATE, provider: "oidc" }, SECRET, NOW + 1000), { ...choice, startedAt: NOW });
+  const bound = { provider: "oidc", purpose: { kind: "confirm", userId: "user-1", sessionId: "session-1", returnTo: "/dashboard/security" } } as const;
+  assert.deepEqual(openFlowChoice(sealFlowChoice(bound, STATE, SECRET, NOW), { state: STATE, provider: "oidc" }, SECRET, NOW), { ...bound, startedAt: NOW });
 });
 
-test("flow cookie: the value does not show the state it is bound to", () => {
-  assert.ok(!sealFlowChoice(choice, STATE, SECRET, NOW).includes(Buffer.from(STATE).toString("base64url")));
+test("flow cookie: the value shows neither the state it is bound to nor what it carries", () => {
+  const value = sealFlowChoice({ provider: "oidc", purpose: { kind: "link", userId: "user-visible", sessionId: "s", returnTo: "/x" } }, STATE, SECRET, NOW);
+  for (const secret of [STATE, "user-visible", "link"]) {
+    assert.ok(!value.includes(secret) && !value.includes(Buffer.from(secret).toString("base64url")), secret);
+  }
 });
 
 test("flow cookie: another flow's state, another provider, or no state is refused", () => {
@@ -36,19 +59,51 @@ test("flow cookie: expired is refused", () => {
   assert.equal(openFlowChoice(value, { state: STATE, provider: "oidc" }, SECRET, NOW + FLOW_TTL_SECONDS * 1000), null);
 });
 
-test("flow cookie: an edited payload, an edited signature, another key or garbage is refused", () => {
+/**
+ * The value with the first character of part `index` (1: IV, 2: ciphertext, 3: tag) changed: it
+ * carries the top bits of the first byte (a last character can carry only padding bits).
+ */
+function edited(value: string, index: number): string {
+  const parts = value.split(".");
+  const part = parts[index]!;
+  parts[index] = `${part.startsWith("A") ? "B" : "A"}${part.slice(1)}`;
+  return parts.join(".");
+}
+
+test("flow cookie: an edited value, another key, the pending-link cookie's value or garbage is refused", () => {
   const value = sealFlowChoice(choice, STATE, SECRET, NOW);
-  const [version, body, signature] = value.split(".");
-  const payload = JSON.parse(Buffer.from(body!, "base64url").toString("utf8")) as Record<string, unknown>;
-  const edited = Buffer.from(JSON.stringify({ ...payload, k: "database" })).toString("base64url");
   const expected = { state: STATE, provider: "oidc" };
-  assert.equal(openFlowChoice(`${version}.${edited}.${signature}`, expected, SECRET, NOW), null);
-  const flipped = `${signature!.slice(0, -1)}${signature!.endsWith("A") ? "B" : "A"}`;
-  assert.equal(openFlowChoice(`${version}.${body}.${flipped}`, expected, SECRET, NOW), null);
+  for (const index of [1, 2, 3]) assert.equal(openFlowChoice(edited(value, index), expected, SECRET, NOW), null, `part ${index}`);
   assert.equal(openFlowChoice(value, expected, `${SECRET}-other`, NOW), null);
-  for (const garbage of [undefined, "", "v1", "v1..", `v2.${body}.${signature}`, `${value}.extra`, "x".repeat(2000)]) {
+  // Each cookie has its own key: one cannot stand in for the other.
+  assert.equal(openFlowChoice(sealPendingLink(pending, SECRET, NOW), expected, SECRET, NOW), null);
+  for (const garbage of [undefined, "", "v1", "v1..", "v1...", `v2${value.slice(2)}`, `${value}.extra`, "x".repeat(5000)]) {
     assert.equal(openFlowChoice(garbage, expected, SECRET, NOW), null, `for ${String(garbage).slice(0, 20)}`);
   }
+});
+
+test("flow cookie: a purpose that is not one of the three is refused even when sealed with the right key", () => {
+  // A well-formed value the server would never write: a sign-in purpose without a session kind.
+  const value = sealFlowChoice({ provider: "oidc", purpose: { kind: "signin" } as unknown as FlowPurpose }, STATE, SECRET, NOW);
+  assert.equal(openFlowChoice(value, { state: STATE, provider: "oidc" }, SECRET, NOW), null);
+});
+
+test("pending link: opens unchanged while fresh; expired, edited, another key or the flow cookie's value is refused", () => {
+  const value = sealPendingLink(pending, SECRET, NOW);
+  assert.deepEqual(openPendingLink(value, SECRET, NOW + 1000), pending);
+  assert.ok(!value.includes(pending.email) && !value.includes(pending.subject));
+  assert.equal(openPendingLink(value, SECRET, NOW + FLOW_TTL_SECONDS * 1000), null);
+  for (const index of [1, 2, 3]) assert.equal(openPendingLink(edited(value, index), SECRET, NOW), null, `part ${index}`);
+  assert.equal(openPendingLink(value, `${SECRET}-other`, NOW), null);
+  assert.equal(openPendingLink(sealFlowChoice(choice, "", SECRET, NOW), SECRET, NOW), null);
+  assert.equal(openPendingLink(undefined, SECRET, NOW), null);
+});
+
+test("pending link: completed only by the account it was made for, while it still has the verified address", () => {
+  assert.equal(pendingLinkBelongsTo(pending, { id: "user-1", email: "owner@example.test" }), true);
+  assert.equal(pendingLinkBelongsTo(pending, { id: "user-1", email: "OWNER@example.test" }), true);
+  assert.equal(pendingLinkBelongsTo(pending, { id: "user-2", email: "owner@example.test" }), false);
+  assert.equal(pendingLinkBelongsTo(pending, { id: "user-1", email: "changed@example.test" }), false);
 });
 
 test("identity: from ID token claims, with sid; claims that are not what is expected give none", () => {
@@ -95,13 +150,14 @@ test("account: a new identity with a verified email gets a provider-only account
   assert.equal(again.user.id, first.user.id);
   // The same subject at another issuer is another identity.
   const elsewhere = await resolveProviderAccount({ ...fresh, issuer: "https://other.example" }, "oidc", context);
-  assert.deepEqual(elsewhere, { ok: false, reason: "email_in_use" });
+  // …whose verified address the first account uses: not signed in, the link waits for that account's password.
+  assert.deepEqual(elsewhere, { ok: false, reason: "email_in_use", owner: { id: first.user.id, email: first.user.email } });
 });
 
-test("account: an email an account uses is never linked, verified or not", async () => {
+test("account: an email an account uses is never linked on the provider's word alone, verified or not", async () => {
   const owner = await db().user.create({ data: { email: `owner-${randomBytes(4).toString("hex")}@example.test`, passwordHash: "x" } });
   const verified = await resolveProviderAccount(identity({ email: owner.email.toUpperCase(), emailVerified: true }), "oidc", context);
-  assert.deepEqual(verified, { ok: false, reason: "email_in_use" });
+  assert.deepEqual(verified, { ok: false, reason: "email_in_use", owner: { id: owner.id, email: owner.email } });
   // Unverified: refused as any unverified address is, without telling that the account exists.
   const unverified = await resolveProviderAccount(identity({ email: owner.email, emailVerified: false }), "oidc", context);
   assert.deepEqual(unverified, { ok: false, reason: "email_unverified" });

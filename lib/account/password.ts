@@ -70,3 +70,24 @@ export async function changePassword(input: {
   return { ok: true, revokedSessions };
 }
 
+
+export type SetPasswordResult = { ok: true } | { ok: false; reason: "has_password" } | { ok: false; reason: "invalid"; message: string };
+
+/**
+ * A first password for an account that signs in through a provider only.
+ * There is no current password to ask for; the caller has checked a recent
+ * authentication (step-up). The write applies only while the account still has
+ * no password, so it can never replace one: an account with a password
+ * changes it with changePassword. Other sessions stay signed in: a way in was
+ * added, none was taken over.
+ */
+export async function setFirstPassword(input: { userId: string; email: string; newPassword: string; context?: ClientContext }): Promise<SetPasswordResult> {
+  const problem = newPasswordProblem(input.newPassword, input.email);
+  if (problem) return { ok: false, reason: "invalid", message: problem };
+  const passwordHash = await hashPassword(input.newPassword);
+  const { count } = await db().user.updateMany({ where: { id: input.userId, passwordHash: null }, data: { passwordHash } });
+  if (count === 0) return { ok: false, reason: "has_password" };
+  await audit("password.set", { userId: input.userId, context: input.context });
+  log.info("password.set", { userId: input.userId });
+  return { ok: true };
+}

@@ -13,7 +13,9 @@ import { EmailSchema } from "../users/policy";
 import { asNextRequest, nextAuth } from "./authjs";
 import { endBrowserSessions, startBrowserSession } from "./browser-session";
 import { guardCredentialsCallback, isCredentialsCallback, runGuarded } from "./credentials-guard";
-import { handleProviderCallback, providerCallbackId, startProviderSignIn, type StartResult } from "./provider-signin";
+import type { FlowPurpose } from "./provider-flow";
+import { completePendingLink } from "./provider-link";
+import { boundPurpose, handleProviderCallback, providerCallbackId, SECURITY_PATH, startProviderFlow, type StartResult } from "./provider-signin";
 import { sessionFromRequest } from "./request";
 
 /**
@@ -31,12 +33,13 @@ export const auth = cache(async (): Promise<Session | null> => {
   return sessionFromRequest(strategies, "browser", { cookies: jar, headers: requestHeaders });
 });
 
-export type SignInResult = { ok: true } | { ok: false; blocked?: Blocked };
+export type SignInResult = { ok: true; linkedProvider: string | null } | { ok: false; blocked?: Blocked };
 
 /**
  * Checks the password through Auth.js and, on success, starts a session of the
- * chosen kind. Over a brute-force limit, no password is checked and the
- * result says how long to wait.
+ * chosen kind, and completes a provider link waiting for this account's
+ * password (./provider-link.ts; `linkedProvider` says which). Over a
+ * brute-force limit, no password is checked and the result says how long to wait.
  */
 export async function signIn(input: { email: string; password: string; strategy: string }): Promise<SignInResult> {
   const context = clientContext(await headers());
@@ -45,11 +48,12 @@ export async function signIn(input: { email: string; password: string; strategy:
   if (isBlocked(attempt)) return { ok: false, blocked: attempt };
   try {
     await runGuarded({ attempt, via: "form", context }, () => nextAuth.signIn("credentials", { ...input, redirect: false }));
-    return { ok: true };
   } catch (error) {
     if (error instanceof AuthError) return { ok: false };
     throw error;
   }
+  // Signed in: the email named an account and its password was right.
+  return { ok: true, linkedProvider: email.success ? await completePendingLink(email.data) : null };
 }
 
 /**
@@ -67,11 +71,26 @@ export async function signInVerifiedUser(user: SessionUser, kind: string): Promi
 }
 
 /**
- * Starts a provider sign-in: the provider's authorization URL to send the
+ * Starts a provider flow: the provider's authorization URL to send the
  * browser to (the flow's cookies are set), or why not.
  */
+function beginProviderFlow(provider: string, purpose: FlowPurpose, callbackUrl: string): Promise<StartResult> {
+  return startProviderFlow(provider, purpose, (id, authorizationParams) => nextAuth.signIn(id, { redirect: false, redirectTo: callbackUrl }, authorizationParams));
+}
+
+/** A provider sign-in with the session kind chosen on the form. */
 export function beginProviderSignIn(input: { provider: string; strategy: string; callbackUrl: string }): Promise<StartResult> {
-  return startProviderSignIn(input, (provider) => nextAuth.signIn(provider, { redirect: false, redirectTo: input.callbackUrl }));
+  return beginProviderFlow(input.provider, { kind: "signin", strategy: input.strategy }, input.callbackUrl);
+}
+
+/**
+ * Connecting a provider to the signed-in account, or confirming it's you
+ * through one already connected: bound to this session, back to `returnTo`.
+ */
+export async function beginBoundProviderFlow(kind: "link" | "confirm", session: Session, provider: string, returnTo: string): Promise<StartResult> {
+  const purpose = boundPurpose(kind, session, returnTo);
+  if (!purpose) return { ok: false, error: "unavailable" };
+  return beginProviderFlow(provider, purpose, SECURITY_PATH);
 }
 
 /** How the current browser session was signed in (read before sign-out revokes it), or null. */
@@ -102,7 +121,7 @@ export const handlers = {
       return privateJson(session && { user: session.user, strategy: session.strategy, expires: session.expires.toISOString() });
     }
     const provider = providerCallbackId(request);
-    if (provider) return handleProviderCallback(request, provider, (checked) => nextAuth.handlers.GET(asNextRequest(checked)));
+    if (provider) return handleProviderCallback(request, provider, (checked) => nextAuth.handlers.GET(asNextRequest(checked)), auth);
     return nextAuth.handlers.GET(asNextRequest(request));
   },
   POST: async (request: Request): Promise<Response> => {

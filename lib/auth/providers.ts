@@ -30,6 +30,20 @@ export interface ProviderIdentity {
 }
 
 const GITHUB_ISSUER = "https://github.com";
+const GOOGLE_ISSUER = "https://accounts.google.com";
+
+/** A configured provider and what this app needs to know about it beyond Auth.js's configuration. */
+interface ConfiguredProvider {
+  provider: Provider;
+  /** The issuer its identities carry (the ID token's `iss`): how a stored identity is matched to it. */
+  issuer: string;
+  /**
+   * The authorization parameters that make the provider authenticate the
+   * user again, for "Confirm it's you"; null when it cannot be asked to and
+   * say when it did (no ID token, so no `auth_time`: GitHub).
+   */
+  reauthentication: Record<string, string> | null;
+}
 
 const OidcClaims = z.object({
   iss: z.string().min(1).max(2048),
@@ -50,10 +64,10 @@ const GitHubProfile = z.object({
 
 const GitHubEmails = z.array(z.object({ email: z.string(), primary: z.boolean(), verified: z.boolean() }));
 
-function configured(): Provider[] {
-  const providers: Provider[] = [];
+function configured(): ConfiguredProvider[] {
+  const providers: ConfiguredProvider[] = [];
   if (env.OIDC_ISSUER && env.OIDC_CLIENT_ID && env.OIDC_CLIENT_SECRET) {
-    providers.push({
+    const provider: Provider = {
       id: "oidc",
       name: env.OIDC_NAME,
       type: "oidc",
@@ -62,44 +76,69 @@ function configured(): Provider[] {
       clientSecret: env.OIDC_CLIENT_SECRET,
       authorization: { params: { scope: "openid email profile" } },
       checks: ["pkce", "state", "nonce"],
-    });
+    };
+    // max_age=0: the ID token must then carry auth_time; prompt=login: sign in again even within max_age's second.
+    providers.push({ provider, issuer: env.OIDC_ISSUER, reauthentication: { max_age: "0", prompt: "login" } });
   }
   if (env.AUTH_GOOGLE_ID && env.AUTH_GOOGLE_SECRET) {
-    providers.push(Google({ clientId: env.AUTH_GOOGLE_ID, clientSecret: env.AUTH_GOOGLE_SECRET, checks: ["pkce", "state", "nonce"] }));
+    const provider = Google({ clientId: env.AUTH_GOOGLE_ID, clientSecret: env.AUTH_GOOGLE_SECRET, checks: ["pkce", "state", "nonce"] });
+    // Google takes max_age but not prompt=login.
+    providers.push({ provider, issuer: GOOGLE_ISSUER, reauthentication: { max_age: "0" } });
   }
   if (env.AUTH_GITHUB_ID && env.AUTH_GITHUB_SECRET) {
-    providers.push(
-      GitHub({
-        clientId: env.AUTH_GITHUB_ID,
-        clientSecret: env.AUTH_GITHUB_SECRET,
-        // GitHub is OAuth 2, not OpenID Connect: no ID token, so no nonce.
-        checks: ["pkce", "state"],
-        // The preset takes the public profile email, verified or not; only a
-        // primary, verified address from /user/emails is taken here, and marked so.
-        userinfo: {
-          url: "https://api.github.com/user",
-          async request({ tokens }: { tokens: { access_token?: string } }) {
-            const headers = { Authorization: `Bearer ${tokens.access_token ?? ""}`, "User-Agent": "session-or-token" };
-            const profile = GitHubProfile.parse(await (await fetch("https://api.github.com/user", { headers })).json());
-            const emails = GitHubEmails.safeParse(await (await fetch("https://api.github.com/user/emails", { headers })).json());
-            const primary = emails.success ? emails.data.find((entry) => entry.primary && entry.verified) : undefined;
-            return { ...profile, email: primary?.email ?? null, email_verified: primary !== undefined };
-          },
+    const provider = GitHub({
+      clientId: env.AUTH_GITHUB_ID,
+      clientSecret: env.AUTH_GITHUB_SECRET,
+      // GitHub is OAuth 2, not OpenID Connect: no ID token, so no nonce.
+      checks: ["pkce", "state"],
+      // The preset takes the public profile email, verified or not; only a
+      // primary, verified address from /user/emails is taken here, and marked so.
+      userinfo: {
+        url: "https://api.github.com/user",
+        async request({ tokens }: { tokens: { access_token?: string } }) {
+          const headers = { Authorization: `Bearer ${tokens.access_token ?? ""}`, "User-Agent": "session-or-token" };
+          const profile = GitHubProfile.parse(await (await fetch("https://api.github.com/user", { headers })).json());
+          const emails = GitHubEmails.safeParse(await (await fetch("https://api.github.com/user/emails", { headers })).json());
+          const primary = emails.success ? emails.data.find((entry) => entry.primary && entry.verified) : undefined;
+          return { ...profile, email: primary?.email ?? null, email_verified: primary !== undefined };
         },
-      }),
-    );
+      },
+    });
+    providers.push({ provider, issuer: GITHUB_ISSUER, reauthentication: null });
   }
   return providers;
 }
 
-export const identityProviders: Provider[] = configured();
+const configuredProviders = configured();
+
+export const identityProviders: Provider[] = configuredProviders.map((entry) => entry.provider);
+
+function buttonOf(provider: Provider): ProviderButton {
+  const resolved = typeof provider === "function" ? provider() : provider;
+  return { id: resolved.id, name: resolved.name };
+}
 
 /** The buttons the sign-in and registration pages show (plain data: safe for client components). */
 export function providerButtons(): ProviderButton[] {
-  return identityProviders.map((provider) => {
-    const resolved = typeof provider === "function" ? provider() : provider;
-    return { id: resolved.id, name: resolved.name };
-  });
+  return identityProviders.map(buttonOf);
+}
+
+/** The display name of a configured provider (for messages). */
+export function providerName(id: string): string {
+  return providerButtons().find((button) => button.id === id)?.name ?? "The provider";
+}
+
+const withoutTrailingSlash = (issuer: string) => issuer.replace(/\/+$/, "");
+
+/** The configured provider whose identities carry this issuer, or null (one since removed from the configuration). */
+export function providerForIssuer(issuer: string): ProviderButton | null {
+  const entry = configuredProviders.find((candidate) => withoutTrailingSlash(candidate.issuer) === withoutTrailingSlash(issuer));
+  return entry ? buttonOf(entry.provider) : null;
+}
+
+/** The parameters that make a configured provider authenticate the user again, or null if it cannot. */
+export function reauthenticationParams(id: string): Record<string, string> | null {
+  return configuredProviders.find((entry) => buttonOf(entry.provider).id === id)?.reauthentication ?? null;
 }
 
 export function isConfiguredProvider(id: string): boolean {

@@ -7,16 +7,20 @@ import { safeRedirectPath } from "../security/redirect";
 import { clientContext, isHttps } from "../security/request";
 import type { Authentication } from "../sessions/store";
 import { cookieNameFor, strategyByKind, type Session } from "../strategies";
+import { identitiesOf } from "../users/identities";
 import { authenticateUser, findUserByEmail } from "../users/users";
 import { sessionCookieOptions } from "./cookies";
+import { providerForIssuer, reauthenticationParams, type ProviderButton } from "./providers";
 import type { StepUpRequired } from "./step-up-types";
 
 /**
  * Step-up authentication: the one check every sensitive action makes (password
- * change, signing out everywhere else, creating API tokens from a browser
- * session, every admin action). The user must have proved who they are within
+ * change or first password, connecting or disconnecting a provider, signing
+ * out everywhere else, creating API tokens from a browser session, every
+ * admin action). The user must have proved who they are within
  * STEP_UP_WINDOW_SECONDS; otherwise the action is refused with a typed state
- * the form turns into "Confirm it's you" (the confirm page, then back).
+ * the form turns into "Confirm it's you" (the confirm page: the password, or
+ * a fresh sign-in at a linked provider, ./provider-signin.ts; then back).
  *
  * The time comes from where it cannot be forged: a database session's row
  * (read again, so a confirmation a moment ago or on another instance counts),
@@ -31,8 +35,6 @@ export const SENSITIVE_ACTIONS = {
   sign_out_others: "sign out your other sessions",
   create_api_tokens: "create API tokens",
   admin: "use the admin tools",
-  // Connecting or disconnecting a sign-in provider goes here when it exists:
-  // its action calls requireRecentAuthentication(session, "/dashboard/…", "provider_link").
   provider_link: "connect or disconnect a sign-in provider",
 } as const;
 export type SensitiveAction = keyof typeof SENSITIVE_ACTIONS;
@@ -90,12 +92,10 @@ export type ConfirmOutcome =
  * "Confirm it's you" with the password: limited like sign-in (per address and
  * per account), checked with argon2id through the users code, and only for the
  * signed-in user's own account. On success the session's authentication time
- * moves to now (the row; a browser JWT also gets a new cookie carrying the new
- * `auth_time`) and the audit log records it.
+ * moves to now (recordConfirmation).
  */
 export async function confirmWithPassword(session: Session, password: string, returnTo: unknown): Promise<ConfirmOutcome> {
-  const [jar, requestHeaders] = await Promise.all([cookies(), headers()]);
-  const context = clientContext(requestHeaders);
+  const context = clientContext(await headers());
   const attempt = await beginPasswordAttempt("signin", session.user.email, context);
   if (isBlocked(attempt)) return { ok: false, reason: "blocked", blocked: attempt };
   const record = await findUserByEmail(session.user.email);
@@ -103,20 +103,50 @@ export async function confirmWithPassword(session: Session, password: string, re
   const user = await authenticateUser(session.user.email, password, { via: "confirm", context });
   if (!user || user.id !== session.user.id) return { ok: false, reason: "wrong_password" };
   await attempt.succeeded();
+  if (!(await recordConfirmation(session, { time: new Date(), methods: ["pwd"] }, { method: "password" }))) return { ok: false, reason: "ended" };
+  return { ok: true, returnTo: safeRedirectPath(returnTo) };
+}
+
+/**
+ * A confirmation that succeeded (the password, or a fresh sign-in at a linked
+ * provider): the session's authentication moves to `authentication` (the row;
+ * a browser JWT also gets a new cookie carrying the new `auth_time`), and the
+ * audit log records it. False when the session ended meanwhile. The session
+ * stays the same session: nothing new is started, nothing replaced.
+ */
+export async function recordConfirmation(
+  session: Session,
+  authentication: Authentication,
+  detail: { method: "password" } | { method: "oidc"; issuer: string },
+): Promise<boolean> {
+  const [jar, requestHeaders] = await Promise.all([cookies(), headers()]);
   const strategy = strategyByKind(session.strategy);
-  const now = new Date();
-  const outcome = strategy?.reauthenticate ? await strategy.reauthenticate(session, { time: now, methods: ["pwd"] }) : null;
-  if (!strategy || !outcome?.recorded) return { ok: false, reason: "ended" };
+  const outcome = strategy?.reauthenticate ? await strategy.reauthenticate(session, authentication) : null;
+  if (!strategy || !outcome?.recorded) return false;
   if (outcome.credential) {
     const https = isHttps(requestHeaders);
     const name = cookieNameFor(strategy, https);
     if (name) jar.set(name, outcome.credential.value, sessionCookieOptions(https, outcome.credential.expires));
   }
-  await audit("session.reauthenticated", { userId: user.id, context, detail: { method: "password", sessionId: session.sessionId ?? null, kind: session.strategy } });
-  return { ok: true, returnTo: safeRedirectPath(returnTo) };
+  await audit("session.reauthenticated", {
+    userId: session.user.id,
+    context: clientContext(requestHeaders),
+    detail: { ...detail, sessionId: session.sessionId ?? null, kind: session.strategy },
+  });
+  return true;
 }
 
 /** Whether the account can confirm with a password (a provider-only account cannot). */
 export async function canConfirmWithPassword(session: Session): Promise<boolean> {
   return Boolean((await findUserByEmail(session.user.email))?.passwordHash);
+}
+
+/** The configured providers the account can confirm through: linked to it, and able to be asked for a fresh sign-in. */
+export async function confirmationProviders(userId: string): Promise<ProviderButton[]> {
+  const providers = new Map<string, ProviderButton>();
+  for (const identity of await identitiesOf(userId)) {
+    const configured = providerForIssuer(identity.issuer);
+    if (configured && reauthenticationParams(configured.id)) providers.set(configured.id, configured);
+  }
+  return [...providers.values()];
 }

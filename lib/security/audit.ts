@@ -14,7 +14,11 @@ export type AuditEventName =
   | "password.reset"
   | "rate_limit.hit"
   | "register"
-  | "session.reauthenticated";
+  | "session.reauthenticated"
+  | "password.set"
+  | "provider.linked"
+  | "provider.link_refused"
+  | "provider.unlinked";
 
 export interface AuditInput {
   userId?: string | null;
