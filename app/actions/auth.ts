@@ -5,7 +5,8 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { beginProviderSignIn, currentSignInOrigin, signIn, signOut } from "@/lib/auth";
 import { providerLogoutUrl } from "@/lib/auth/rp-logout";
-import { providerName } from "@/lib/auth/provider-signin";
+import { securityOutcomePath } from "@/lib/auth/provider-signin";
+import { providerName } from "@/lib/auth/providers";
 import { formText } from "@/lib/http/form-data";
 import { log } from "@/lib/platform/log";
 import { startRegistration } from "@/lib/account/registration";
@@ -46,6 +47,8 @@ export async function signInAction(_previous: FormState, formData: FormData): Pr
   }
   // Over a limit: how long to wait, the same for known and unknown emails.
   if (!result.ok) return { error: result.blocked ? tooManyAttemptsMessage(result.blocked) : INVALID_CREDENTIALS, values };
+  // A provider waiting for this password is connected now: the security page says so and lists it.
+  if (result.linkedProvider) redirect(securityOutcomePath("connected", result.linkedProvider));
   redirect(safeRedirectPath(formText(formData, "callbackUrl")));
 }
 

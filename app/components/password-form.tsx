@@ -1,7 +1,7 @@
 "use client";
 
 import { useActionState } from "react";
-import { changePasswordAction } from "@/app/actions/account";
+import { changePasswordAction, setPasswordAction } from "@/app/actions/account";
 import { Field, FormMessage } from "./form-fields";
 import { StepUpPrompt } from "./step-up-prompt";
 
@@ -18,6 +18,22 @@ export function ChangePasswordForm({ email }: { email: string }) {
       <Field name="newPassword" label="New password" type="password" autoComplete="new-password" maxLength={1024} error={state.fieldErrors?.newPassword} />
       <button type="submit" disabled={pending}>
         Change password
+      </button>
+    </form>
+  );
+}
+
+/** A first password for an account that signs in through a provider only (no current password to give). */
+export function SetPasswordForm({ email }: { email: string }) {
+  const [state, action, pending] = useActionState(setPasswordAction, {});
+  return (
+    <form action={action} className="card form" aria-label="Set a password">
+      <FormMessage error={state.error} status={state.message} />
+      <StepUpPrompt stepUp={state.stepUp} />
+      <input type="text" name="username" autoComplete="username" value={email} readOnly hidden />
+      <Field name="newPassword" label="New password" type="password" autoComplete="new-password" maxLength={1024} error={state.fieldErrors?.newPassword} />
+      <button type="submit" disabled={pending}>
+        Set password
       </button>
     </form>
   );

@@ -7,7 +7,8 @@ import { StepUpPrompt } from "./step-up-prompt";
 
 type SessionAction = (previous: SessionActionState, formData: FormData) => Promise<SessionActionState>;
 
-function Outcome({ state }: { state: SessionActionState }) {
+/** What a session or provider action answered: "Confirm it's you", an error, or its outcome. */
+export function Outcome({ state }: { state: SessionActionState }) {
   if (state.stepUp) return <StepUpPrompt stepUp={state.stepUp} />;
   if (state.error) {
     return (

@@ -3,6 +3,7 @@ import { afterResetNotice } from "@/lib/account/recovery";
 import { env } from "@/lib/platform/env";
 import { revokedTokenFate } from "@/lib/sessions/revocation";
 import { safeRedirectPath } from "@/lib/security/redirect";
+import { pendingLinkNotice } from "@/lib/auth/provider-link";
 import { PROVIDER_ERRORS } from "@/lib/auth/provider-signin";
 import { providerButtons } from "@/lib/auth/providers";
 import { strategyOptions } from "@/lib/strategies";
@@ -21,7 +22,7 @@ function signInError(code: unknown): string | undefined {
   if (typeof code !== "string" || code === "") return undefined;
   switch (code) {
     case PROVIDER_ERRORS.email_in_use:
-      return "An account with this email address already exists, so this provider sign-in was refused and nothing was linked. Sign in with your password instead; connecting a provider to an existing account from the Security page is not offered on this server yet.";
+      return "An account with this email address already exists, so this provider sign-in was refused and nothing was linked. Sign in with your password, then connect the provider from the Security page.";
     case PROVIDER_ERRORS.email_unverified:
       return "The provider did not confirm that this email address is yours, so no account was created. Confirm the address with the provider, or create an account with a password.";
     case PROVIDER_ERRORS.no_email:
@@ -37,9 +38,17 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const { callbackUrl, signedOut, reset, error } = await searchParams;
   const failure = signInError(error);
   const notice = reset === "done" ? afterResetNotice() : signedOutNotice(signedOut);
+  // Read from the sealed cookie, not the URL: shown only while a genuine pending link exists.
+  const pending = await pendingLinkNotice();
   return (
     <>
       <h1>Sign in</h1>
+      {pending && (
+        <p className="notice" role="status" data-testid="pending-link">
+          An account with the address {pending.email} already exists. Sign in with your password once to connect{" "}
+          {pending.provider} to it; after that, {pending.provider} signs you in directly.
+        </p>
+      )}
       {notice && (
         <p className="notice" role="status">
           {notice}
