@@ -5,7 +5,7 @@ import type { RunningServer } from '../scripts/app-process.d.mts';
 import type { IdTokenDefect, RunningIdp } from '../scripts/idp.d.mts';
 import { countProviderAccounts, countUsers, sessionOriginsForEmail } from './db';
 import { expect, sessionCookies, test, type Strategy } from './fixtures';
-import { freshLogin, leaveForProvider, providerEmail, signInAtProvider, startAppWithOwnProvider } from './provider';
+import { freshLogin, providerEmail, signInAtProvider, startAppWithOwnProvider, startProviderSignIn } from './provider';
 
 // A provider whose token endpoint hands back a bad ID token: the real test
 // provider (scripts/idp.mjs) with its ID tokens spoiled in one way at a time
@@ -87,7 +87,7 @@ test.describe('a provider whose ID token must be refused', () => {
       // The same identity signs in once with an honest ID token: the account exists, so
       // nothing but the refusal keeps the second sign-in from starting a session.
       idp.spoilIdTokens(null);
-      await leaveForProvider(page, strategy, idp.issuer, `${server.url}/login`);
+      await startProviderSignIn(page, strategy, `${server.url}/login`, idp.issuer);
       await signInAtProvider(page, login);
       await expect(page).toHaveURL(`${server.url}/dashboard`);
       await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
@@ -100,7 +100,7 @@ test.describe('a provider whose ID token must be refused', () => {
       page.on('response', (response) => {
         if (response.status() >= 500) failures.push(`${response.status()} ${response.url()}`);
       });
-      await leaveForProvider(page, strategy, idp.issuer, `${server.url}/login`);
+      await startProviderSignIn(page, strategy, `${server.url}/login`, idp.issuer);
       await signInAtProvider(page, login);
 
       await expect(page).toHaveURL((url) => url.origin === server.url && url.pathname === '/login' && url.searchParams.has('error'));

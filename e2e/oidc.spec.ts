@@ -4,48 +4,24 @@ import type { Page } from '@playwright/test';
 import type { RunningServer } from '../scripts/app-process.d.mts';
 import type { RunningIdp } from '../scripts/idp.d.mts';
 import { countProviderAccounts, countUsers, hasPassword, insertUser, sessionOriginsForEmail } from './db';
-import { COOKIE, DEMO, RADIO, STRATEGIES, expect, onlySessionCookie, other, sessionCookies, test, uniqueEmail } from './fixtures';
+import { COOKIE, DEMO, RADIO, STRATEGIES, expect, onlySessionCookie, other, test, uniqueEmail } from './fixtures';
+import {
+  FLOW_COOKIE,
+  ISSUER,
+  PROVIDER_BUTTON,
+  confirmProviderLogout,
+  expectIssuer,
+  expectNoSessionCookie,
+  freshLogin,
+  loginAtProvider,
+  providerEmail,
+  signInAtProvider,
+  startProviderSignIn,
+} from './provider';
 
-// Provider sign-in against a real OpenID Connect provider (scripts/idp.mjs:
-// oidc-provider, started by scripts/test.mjs next to the app, its address in
-// E2E_IDP_ISSUER), driven through its own sign-in and consent pages.
-const ISSUER = process.env.E2E_IDP_ISSUER ?? '';
-// Not "Sign in …": the password form's button is found by that name.
-const PROVIDER_BUTTON = 'Continue with Test provider';
-const FLOW_COOKIE = 'sot.provider-flow';
-/** The address the test provider gives a login without "@" (scripts/idp.mjs). */
-const providerEmail = (login: string) => `${login.toLowerCase()}@idp.example.test`;
+// Provider sign-in against a real OpenID Connect provider (./provider.ts).
 
-/** A login the provider has never seen: a new subject each time. */
-function freshLogin(tag: string): string {
-  return `${tag}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
-
-test.beforeAll(() => {
-  expect(ISSUER, 'E2E_IDP_ISSUER: scripts/test.mjs starts the test provider').toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-});
-
-/** /login with a strategy picked, then the provider button: the browser ends on the provider's sign-in page. */
-async function startProviderSignIn(page: Page, strategy: (typeof STRATEGIES)[number], path = '/login', issuer = ISSUER): Promise<void> {
-  await page.goto(path);
-  await page.getByRole('radio', { name: RADIO[strategy] }).check();
-  await page.getByRole('button', { name: PROVIDER_BUTTON }).click();
-  await expect(page).toHaveURL((url) => url.origin === issuer && url.pathname.startsWith('/interaction/'));
-}
-
-/** The provider's own sign-in page: sign in as `login` (any password); its consent page follows. */
-async function loginAtProvider(page: Page, login: string): Promise<void> {
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill('any password will do');
-  await page.getByRole('button', { name: 'Sign-in' }).click();
-  await expect(page.getByRole('button', { name: 'Continue' })).toBeVisible();
-}
-
-/** Sign in at the provider and consent: the provider sends the browser back to the app. */
-async function signInAtProvider(page: Page, login: string): Promise<void> {
-  await loginAtProvider(page, login);
-  await page.getByRole('button', { name: 'Continue' }).click();
-}
+test.beforeAll(expectIssuer);
 
 /**
  * Consents on the provider's page with the browser's cookies, but follows the
@@ -67,20 +43,6 @@ async function callbackUrlWithoutVisiting(page: Page, issuer = ISSUER): Promise<
     response = await page.context().request.get(next.toString(), { maxRedirects: 0 });
   }
   throw new Error('the provider did not send the browser back to the app');
-}
-
-/**
- * Sign-out of a provider session sends the browser to the provider's logout
- * page (RP-initiated logout, on by default): confirm it there; the provider
- * sends the browser back to the app.
- */
-async function confirmProviderLogout(page: Page, issuer = ISSUER): Promise<void> {
-  await expect(page).toHaveURL((url) => url.origin === issuer && url.pathname.startsWith('/session/end'));
-  await page.getByRole('button', { name: 'Yes, sign me out' }).click();
-}
-
-async function expectNoSessionCookie(page: Page): Promise<void> {
-  expect(await sessionCookies(page.context())).toEqual([]);
 }
 
 test.describe('sign-in with an OpenID Connect provider', () => {
@@ -146,13 +108,14 @@ test.describe('sign-in with an OpenID Connect provider', () => {
     expect((await sessionOriginsForEmail(providerEmail(login))).map((row) => row.strategy)).toEqual(['jwt', 'database']);
   });
 
-  test('an identity whose verified email an account already uses is refused, not linked', async ({ page }) => {
+  test('an identity whose verified email an account already uses is not signed in and not linked on its own', async ({ page }) => {
     // The seeded demo account; the provider vouches for the same address.
     await startProviderSignIn(page, 'database');
     await signInAtProvider(page, DEMO.email);
-    await expect(page).toHaveURL(/\/login\?error=provider_email_in_use$/);
-    await expect(page.getByTestId('signin-error')).toContainText('An account with this email address already exists');
-    await expect(page.getByTestId('signin-error')).toContainText('Sign in with your password');
+    // The link waits for the account's password (e2e/oidc-linking.spec.ts completes it).
+    await expect(page).toHaveURL(/\/login\?link=pending$/);
+    await expect(page.getByTestId('pending-link')).toContainText(`An account with the address ${DEMO.email} already exists`);
+    await expect(page.getByTestId('pending-link')).toContainText('Sign in with your password once to connect Test provider');
     await expectNoSessionCookie(page);
     expect(await countProviderAccounts(ISSUER, DEMO.email)).toBe(0);
     expect(await hasPassword(DEMO.email)).toBe(true);
