@@ -64,7 +64,7 @@ export async function revokeSessionAction(_previous: SessionActionState, formDat
 export async function revokeOtherSessionsAction(_previous: SessionActionState): Promise<SessionActionState> {
   const session = await requireSession("/dashboard/sessions");
   if (!session.sessionId) return { error: UNAVAILABLE };
-  const recent = await requireRecentAuthentication(session, "/dashboard/sessions");
+  const recent = await requireRecentAuthentication(session, "/dashboard/sessions", "sign_out_others");
   if (!recent.ok) return { stepUp: recent.stepUp };
   try {
     const count = await revokeOtherSessions(session.user.id, session.sessionId, {
@@ -82,7 +82,7 @@ export async function revokeOtherSessionsAction(_previous: SessionActionState): 
 
 export async function changePasswordAction(_previous: PasswordFormState, formData: FormData): Promise<PasswordFormState> {
   const session = await requireSession("/dashboard/security");
-  const recent = await requireRecentAuthentication(session, "/dashboard/security");
+  const recent = await requireRecentAuthentication(session, SECURITY_PATH, "change_password");
   if (!recent.ok) return { stepUp: recent.stepUp };
   try {
     const result = await changePassword({
@@ -108,7 +108,7 @@ export async function changePasswordAction(_previous: PasswordFormState, formDat
 /** A first password for a provider-only account: no current password, but a recent authentication. */
 export async function setPasswordAction(_previous: PasswordFormState, formData: FormData): Promise<PasswordFormState> {
   const session = await requireSession(SECURITY_PATH);
-  const recent = await requireRecentAuthentication(session, SECURITY_PATH);
+  const recent = await requireRecentAuthentication(session, SECURITY_PATH, "change_password");
   if (!recent.ok) return { stepUp: recent.stepUp };
   try {
     const result = await setFirstPassword({
@@ -132,7 +132,7 @@ export async function setPasswordAction(_previous: PasswordFormState, formData: 
 /** "Connect <provider>" on the security page: a flow to the provider bound to this session, which it leaves as it is. */
 export async function connectProviderAction(boundProvider: unknown, _previous: SessionActionState): Promise<SessionActionState> {
   const session = await requireSession(SECURITY_PATH);
-  const recent = await requireRecentAuthentication(session, SECURITY_PATH);
+  const recent = await requireRecentAuthentication(session, SECURITY_PATH, "provider_link");
   if (!recent.ok) return { stepUp: recent.stepUp };
   return redirectToBoundProviderFlow("link", session, boundProvider, SECURITY_PATH);
 }
@@ -140,7 +140,7 @@ export async function connectProviderAction(boundProvider: unknown, _previous: S
 /** "Disconnect" on the security page, refused when it would leave the account no way in. */
 export async function disconnectProviderAction(_previous: SessionActionState, formData: FormData): Promise<SessionActionState> {
   const session = await requireSession(SECURITY_PATH);
-  const recent = await requireRecentAuthentication(session, SECURITY_PATH);
+  const recent = await requireRecentAuthentication(session, SECURITY_PATH, "provider_link");
   if (!recent.ok) return { stepUp: recent.stepUp };
   const accountId = formText(formData, "accountId");
   if (!isPlausibleId(accountId)) return { error: NOT_DISCONNECTED };

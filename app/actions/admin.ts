@@ -35,7 +35,7 @@ async function revokeAsAdmin(
   const session = await auth();
   if (!session) return { error: NOT_ALLOWED };
   // Every admin action needs a recent authentication (the role itself is checked by revoke()).
-  const recent = await requireRecentAuthentication(session, "/admin");
+  const recent = await requireRecentAuthentication(session, "/admin", "admin");
   if (!recent.ok) return { stepUp: recent.stepUp };
   const target = formText(formData, field);
   let count;

@@ -1,6 +1,7 @@
 import "server-only";
 import { cookies, headers } from "next/headers";
 import { env } from "../platform/env";
+import { log } from "../platform/log";
 import { audit } from "../security/audit";
 import { beginPasswordAttempt, isBlocked, type Blocked } from "../security/rate-limit";
 import { safeRedirectPath } from "../security/redirect";
@@ -29,7 +30,7 @@ import type { StepUpRequired } from "./step-up-types";
  * the window is checked again, at that moment, and refused.
  */
 
-/** Every action that needs a recent authentication, by name (the audit log and the confirm page's wording). */
+/** Every action that needs a recent authentication, by name (the server log names the one that asked for a confirmation). */
 export const SENSITIVE_ACTIONS = {
   change_password: "change your password",
   sign_out_others: "sign out your other sessions",
@@ -77,9 +78,10 @@ export async function currentAuthentication(session: Session): Promise<Authentic
  * The check. `returnTo` is the page the action's form is on: where the user
  * comes back to after confirming.
  */
-export async function requireRecentAuthentication(session: Session, returnTo: string, now = new Date()): Promise<StepUpResult> {
+export async function requireRecentAuthentication(session: Session, returnTo: string, action: SensitiveAction, now = new Date()): Promise<StepUpResult> {
   const authentication = await currentAuthentication(session);
   if (isRecentAuthentication(authentication, now, stepUpWindowSeconds())) return { ok: true };
+  log.info("step_up.required", { userId: session.user.id, action });
   return { ok: false, stepUp: { confirmPath: confirmPathFor(returnTo) } };
 }
 

@@ -29,7 +29,7 @@ export const POST = publicRoute(failClosed(async (request: Request) => {
     // Creating tokens is a sensitive action: the session must have authenticated recently
     // (RFC 9470's challenge). The family carries that session's authentication time, and
     // its sign-in: a back-channel logout of the provider session it came from ends the family too.
-    const stepUp = await requireRecentAuthentication(session, "/dashboard");
+    const stepUp = await requireRecentAuthentication(session, "/dashboard", "create_api_tokens");
     if (!stepUp.ok) {
       return privateJson(
         { error: "insufficient_user_authentication", error_description: "Confirm it's you first.", confirm: stepUp.stepUp.confirmPath },
