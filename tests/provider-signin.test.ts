@@ -13,6 +13,7 @@ import {
   type FlowPurpose,
   type PendingLink,
 } from "../lib/auth/provider-flow";
+import { authenticatedSince, providerAuthentication } from "../lib/auth/provider-signin";
 import { identityFrom, type ProviderIdentity } from "../lib/auth/providers";
 import { db } from "../lib/platform/db";
 
@@ -170,4 +171,19 @@ test("account: no account for an unverified or missing email", async () => {
   assert.equal(await db().user.count({ where: { email: unverified.email! } }), 0);
   assert.deepEqual(await resolveProviderAccount(identity({ email: null }), "oidc", context), { ok: false, reason: "no_email" });
   assert.deepEqual(await resolveProviderAccount(identity({ email: "not an address" }), "oidc", context), { ok: false, reason: "no_email" });
+});
+
+test("confirming through the provider: only a sign-in after the confirmation started counts", () => {
+  const started = NOW;
+  const at = (secondsAfterStart: number) => providerAuthentication({ auth_time: Math.floor(started / 1000) + secondsAfterStart, amr: ["pwd"] }, new Date(started + 60_000));
+  assert.equal(authenticatedSince(at(10), started), true);
+  assert.equal(authenticatedSince(at(0), started), true);
+  // A second or two of clock difference between the provider and this server is tolerated…
+  assert.equal(authenticatedSince(at(-2), started), true);
+  // …a provider session from before the confirmation is not.
+  assert.equal(authenticatedSince(at(-60), started), false);
+  assert.equal(authenticatedSince(at(-3600), started), false);
+  // No auth_time (GitHub, or a provider that ignored max_age): no confirmation.
+  assert.equal(authenticatedSince(providerAuthentication({ sub: "u1" }), started), false);
+  assert.deepEqual(at(10)?.methods, ["pwd"]);
 });

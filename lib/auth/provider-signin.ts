@@ -284,6 +284,15 @@ async function refusedIdToken(providerId: string, idToken: string | undefined, c
 const CLOCK_TOLERANCE_MS = 5000;
 
 /**
+ * Whether the provider's statement (`auth_time`) is of a sign-in after the
+ * confirmation started at `startedAt` (ms): not one from a provider session
+ * that was already open. No statement: no.
+ */
+export function authenticatedSince(authentication: Authentication | null, startedAt: number): authentication is Authentication {
+  return authentication !== null && authentication.time.getTime() >= startedAt - CLOCK_TOLERANCE_MS;
+}
+
+/**
  * "Confirm it's you" through the provider: the identity must be one linked to
  * the signed-in account, and the provider must say (the ID token's
  * `auth_time`) that the user signed in after this confirmation started. Then
@@ -296,7 +305,7 @@ async function finishConfirmation(session: Session, identity: ProviderIdentity, 
     return refused("not_linked");
   }
   const authentication = providerAuthentication(profile);
-  if (!authentication || authentication.time.getTime() < startedAt - CLOCK_TOLERANCE_MS) {
+  if (!authenticatedSince(authentication, startedAt)) {
     log.warn("step_up.provider_refused", { userId: session.user.id, reason: "not_fresh" });
     return refused("not_fresh");
   }
