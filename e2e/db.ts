@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -162,6 +162,15 @@ export async function labLeftovers(domain: string): Promise<{ users: number; ses
 /** Number of provider identities stored for (issuer, subject) (Account: provider = issuer, providerAccountId = subject). */
 export function countProviderAccounts(issuer: string, subject: string): Promise<number> {
   return queryCount('SELECT COUNT(*) AS n FROM "Account" WHERE "provider" = $1 AND "providerAccountId" = $2', [issuer, subject]);
+}
+
+/** Links a provider identity to an account directly in the database (no provider session in any browser). */
+export async function insertProviderAccount(userId: string, issuer: string, subject: string): Promise<void> {
+  await run(
+    'INSERT INTO "Account" ("id", "userId", "type", "provider", "providerAccountId") VALUES ($1, $2, \'oidc\', $3, $4)',
+    [`e2e${randomBytes(12).toString('hex')}`, userId, issuer, subject],
+    { write: true },
+  );
 }
 
 export interface SessionOrigin {

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import { ageAuthentication, auditEventsForEmail, countProviderAccounts, hasPassword, sessionOriginsForEmail } from './db';
+import { ageAuthentication, auditEventsForEmail, countProviderAccounts, hasPassword, insertProviderAccount, sessionOriginsForEmail } from './db';
 import { RADIO, STRATEGIES, STRONG_PASSWORD, decodeSegment, expect, expectMe, onlySessionCookie, signInUI, test, type Strategy } from './fixtures';
 import {
   ISSUER,
@@ -254,4 +254,25 @@ test.describe("confirm it's you through the provider", () => {
       expect(await hasPassword(email)).toBe(true);
     });
   }
+
+  test('a sign-in at the provider as someone not connected to the account confirms nothing', async ({ page, newUser, signIn }) => {
+    // The account has a connected identity, linked without any provider session in this browser.
+    const user = await newUser('step-up-not-linked');
+    await insertProviderAccount(user.id, ISSUER, freshLogin('step-up-connected'));
+    await signIn(page, user, 'database');
+    await ageAuthentication(user.email, PAST_THE_WINDOW_SECONDS);
+    await page.goto(`/dashboard/confirm?returnTo=${encodeURIComponent(SECURITY)}`);
+    await page.getByRole('button', { name: 'Confirm with Test provider' }).click();
+    await expectAtProvider(page);
+    await signInAtProvider(page, freshLogin('step-up-stranger'));
+    await expect(page).toHaveURL(/\/dashboard\/confirm\?returnTo=%2Fdashboard%2Fsecurity&providerError=not_linked$/);
+    await expect(page.getByRole('alert').filter({ hasText: 'not the one connected' })).toHaveText(
+      'That provider account is not the one connected to your account, so nothing was confirmed.',
+    );
+    expect((await auditEventsForEmail(user.email)).map((row) => row.event)).not.toContain('session.reauthenticated');
+    // Still outside the window: the action is refused.
+    await page.goto(SECURITY);
+    await page.getByRole('button', { name: 'Connect Test provider', exact: true }).click();
+    await expect(page.getByRole('link', { name: "Confirm it's you" })).toBeVisible();
+  });
 });
