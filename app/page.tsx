@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { SequenceDiagram } from "@/app/components/sequence-diagram";
 import { browserStrategies, strategies } from "@/lib/strategies";
 
 export default function HomePage() {
@@ -15,16 +16,14 @@ export default function HomePage() {
           const facts = strategy.facts();
           return (
             <section key={strategy.kind} className={`card flow ${strategy.kind}`} aria-labelledby={`${strategy.kind}-flow`} data-testid={`flow-${strategy.kind}`}>
-              <h3 id={`${strategy.kind}-flow`}>{strategy.label}</h3>
+              <h2 id={`${strategy.kind}-flow`}>{strategy.label}</h2>
               <ol>
                 {facts.steps.map((step) => (
                   <li key={step}>{step}</li>
                 ))}
               </ol>
-              {facts.diagram && (
-                <div className="diagram" role="img" aria-label={`${strategy.label} sequence`}>
-                  {facts.diagram}
-                </div>
+              {facts.sequence && (
+                <SequenceDiagram id={`${strategy.kind}-sequence`} title={`${strategy.label}: sign-in, a request and sign-out`} sequence={facts.sequence} />
               )}
             </section>
           );

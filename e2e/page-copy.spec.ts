@@ -16,6 +16,7 @@ const modes = [
     hint: 'signed token in the cookie (30 minutes), signature checked and its session looked up on every request',
     check: 'signature verification + session lookup',
     absent: ['no lookup', 'keeps working until then'],
+    diagram: ['6. verify the signature', '7. look up sid: revoked?', 'a copy is refused here, but verifies elsewhere until exp'],
     dashboard: 'strict mode',
   },
   {
@@ -25,6 +26,7 @@ const modes = [
     hint: 'signed token in the cookie (45 minutes), verified without a lookup',
     check: 'signature verification)',
     absent: ['looked up on every request, so a copy', 'refuses a copy from the next request on'],
+    diagram: ['6. verify the signature (no lookup)', 'a copy still works here until exp'],
     dashboard: 'stateless mode',
   },
   {
@@ -34,6 +36,7 @@ const modes = [
     hint: 'signed token in the cookie (30 minutes), signature checked and its session compared with the revocations pushed to every instance',
     check: 'signature verification + in-memory revocation list',
     absent: ["looks the token's session (sid) up by primary key", 'keeps working until then'],
+    diagram: ['6. verify the signature; sid in the revoked list in memory? (no lookup)', 'push the revocation to every instance'],
     // One process on SQLite: the feed is in-process.
     dashboard: 'pushed mode: feed live (in-process)',
   },
@@ -58,6 +61,13 @@ for (const expected of modes) {
       const jwtFlow = page.getByTestId('flow-jwt');
       for (const words of expected.home) await expect(jwtFlow).toContainText(words);
       for (const words of expected.absent) await expect(jwtFlow).not.toContainText(words);
+      // The drawing and its text alternative (the list that describes it) follow the mode too.
+      const diagram = jwtFlow.getByRole('img', { name: 'JWT: sign-in, a request and sign-out' });
+      const asText = jwtFlow.getByRole('group').filter({ hasText: 'The diagram as text' });
+      for (const words of expected.diagram) {
+        await expect(diagram).toContainText(words);
+        await expect(asText).toContainText(words.replace(/^\d+\. /, ''));
+      }
       await page.goto(`${server.url}/login`);
       await expect(page.getByRole('radiogroup')).toContainText(expected.hint);
     });

@@ -37,6 +37,11 @@ export function sessionStoreName(): "database" | "redis" {
   return backend().name;
 }
 
+/** The session store as a participant in the home page's diagrams. */
+export function sessionStoreLabel(): string {
+  return backend().name === "redis" ? "Redis" : "Database";
+}
+
 /** Inserts a session row of the given kind (with the hash of its cookie token, for kinds that use one). */
 export function insertSession(data: {
   tokenHash?: string;

@@ -12,6 +12,7 @@ import {
   isIdle,
   recordActivity,
   recordAuthentication,
+  sessionStoreLabel,
   type Authentication,
   type SignInOrigin,
   type StoredSession,
@@ -20,6 +21,7 @@ import { hashToken, isOpaqueToken, newOpaqueToken } from "../tokens/opaque";
 import type { SessionStrategy } from "./types";
 
 const KIND = "database";
+const COOKIE = "sot.session";
 const idleRules = () => [{ kind: KIND, idleTimeoutSeconds: env.SESSION_IDLE_TIMEOUT_SECONDS }];
 
 /** Starts a database session: a random token for the cookie, its hash in a new row. */
@@ -77,7 +79,7 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
   credentialLabel: "Database session",
   credentialForm: "opaque",
   transport: "cookie",
-  cookieName: "sot.session",
+  cookieName: COOKIE,
   get idleTimeoutSeconds() {
     return env.SESSION_IDLE_TIMEOUT_SECONDS;
   },
@@ -91,13 +93,35 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
         "Sign-out deletes the row: the id is refused from the next request on.",
       ],
       check: "database lookup",
-      diagram: `Browser                     Server                 Database
-  | POST sign-in  ------------>|                         |
-  |                            |-- INSERT session ------>|
-  |<-- Set-Cookie: sot.session=<random id>               |
-  | GET /dashboard + cookie -->|                         |
-  |                            |-- SELECT by hash(id) -->|
-  |<-- page -------------------|                         |`,
+      sequence: {
+        participants: ["Browser", "Server", sessionStoreLabel()],
+        phases: [
+          {
+            title: "Sign-in",
+            messages: [
+              { from: 0, to: 1, label: "POST sign-in: email, password" },
+              { from: 1, to: 2, label: "store the session under hash(id)" },
+              { from: 1, to: 0, label: `Set-Cookie: ${COOKIE}=<random id>`, reply: true },
+            ],
+          },
+          {
+            title: "Every request",
+            messages: [
+              { from: 0, to: 1, label: "GET /dashboard with the cookie" },
+              { from: 1, to: 2, label: "read the session by hash(id)" },
+              { from: 1, to: 0, label: "page", reply: true },
+            ],
+          },
+          {
+            title: "Sign-out",
+            messages: [
+              { from: 0, to: 1, label: "POST sign-out with the cookie" },
+              { from: 1, to: 2, label: "delete the session" },
+              { from: 1, to: 0, label: "cookie cleared; the id is refused from now on", reply: true },
+            ],
+          },
+        ],
+      },
     };
   },
 

@@ -67,4 +67,4 @@ export function strategyOptions(): { kind: StrategyKind; label: string; hint: st
   return browserStrategies(strategies).map((strategy) => ({ kind: strategy.kind, label: strategy.label, hint: strategy.facts().hint }));
 }
 
-export type { SessionStrategy, VerifiedSession, Evidence, IssuedCredential, RevocationResult, StrategyFacts } from "./types";
+export type { SessionStrategy, VerifiedSession, Evidence, IssuedCredential, RevocationResult, Sequence, SequenceMessage, SequencePhase, StrategyFacts } from "./types";

@@ -11,13 +11,57 @@ import {
   findSessionById,
   recordAuthentication,
   revokeSession,
+  sessionStoreLabel,
   touchSession,
   type SessionUser,
 } from "../sessions/store";
 import { authenticationOf, signBrowserJwt, verifyBrowserJwt, type BrowserClaims } from "../tokens/jwt";
-import type { SessionStrategy } from "./types";
+import type { Sequence, SequenceMessage, SessionStrategy } from "./types";
 
 const KIND = "jwt";
+const COOKIE = "sot.jwt";
+
+/** Sign-in, a request and sign-out with a browser JWT, as this server's revocation mode does them. */
+function jwtSequence(immediate: boolean, pushed: boolean): Sequence {
+  const [browser, server, store] = [0, 1, 2];
+  const check: SequenceMessage[] = pushed
+    ? [{ from: server, to: server, label: "verify the signature; sid in the revoked list in memory? (no lookup)" }]
+    : immediate
+      ? [
+          { from: server, to: server, label: "verify the signature" },
+          { from: server, to: store, label: "look up sid: revoked?" },
+        ]
+      : [{ from: server, to: server, label: "verify the signature (no lookup)" }];
+  return {
+    participants: ["Browser", "Server (private key)", sessionStoreLabel()],
+    phases: [
+      {
+        title: "Sign-in",
+        messages: [
+          { from: browser, to: server, label: "POST sign-in: email, password" },
+          { from: server, to: store, label: "store a session record: its id is the sid" },
+          { from: server, to: server, label: "sign {sub, sid, exp, …} with the private key" },
+          { from: server, to: browser, label: `Set-Cookie: ${COOKIE}=<header.claims.signature>`, reply: true },
+        ],
+      },
+      {
+        title: "Every request",
+        messages: [{ from: browser, to: server, label: "GET /dashboard with the cookie" }, ...check, { from: server, to: browser, label: "page", reply: true }],
+      },
+      {
+        title: "Sign-out",
+        messages: [
+          { from: browser, to: server, label: "POST sign-out with the cookie" },
+          { from: server, to: store, label: "mark the session revoked" },
+          ...(pushed ? [{ from: server, to: server, label: "push the revocation to every instance" }] : []),
+          immediate
+            ? { from: server, to: browser, label: "cookie cleared; a copy is refused here, but verifies elsewhere until exp", reply: true }
+            : { from: server, to: browser, label: "cookie cleared; a copy still works here until exp", reply: true },
+        ],
+      },
+    ],
+  };
+}
 
 /**
  * The user a verified token stands for. Strict: one primary-key read of its
@@ -47,7 +91,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
   credentialLabel: "Browser JWT",
   credentialForm: "signed",
   transport: "cookie",
-  cookieName: "sot.jwt",
+  cookieName: COOKIE,
   // A browser JWT is renewed while in use; unused, it simply expires (JWT_TTL_SECONDS).
   idleTimeoutSeconds: null,
 
@@ -55,14 +99,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
     const lifetime = durationInWords(env.JWT_TTL_SECONDS);
     const immediate = revocationIsImmediate();
     const pushed = revocationIsPushed();
-    const check = pushed ? "\n  |                            |-- sid in revoked list? (memory)" : immediate ? "\n  |                            |-- look up sid (revoked?)" : " (no lookup)";
-    const diagram = `Browser                     Server (holds the private key)
-  | POST sign-in  ------------>|
-  |                            |-- sign {sub, sid, exp, ...}
-  |<-- Set-Cookie: sot.jwt=<header.claims.signature>
-  | GET /dashboard + cookie -->|
-  |                            |-- verify signature${check}
-  |<-- page -------------------|`;
+    const sequence = jwtSequence(immediate, pushed);
     if (pushed)
       return {
         hint: `signed token in the cookie (${lifetime}), signature checked and its session compared with the revocations pushed to every instance`,
@@ -72,7 +109,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
           "Sign-out deletes the cookie, marks the session revoked and pushes that to every instance: a copy is refused from the next request on; a service holding only the public key accepts it until it expires.",
         ],
         check: tokenCheck("session"),
-        diagram,
+        sequence,
       };
     return immediate
       ? {
@@ -83,7 +120,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
             "Sign-out deletes the cookie and marks the session revoked: this server refuses a copy from the next request on; a service holding only the public key accepts it until it expires.",
           ],
           check: tokenCheck("session"),
-          diagram,
+          sequence,
         }
       : {
           hint: `signed token in the cookie (${lifetime}), verified without a lookup`,
@@ -93,7 +130,7 @@ export const jwtStrategy: SessionStrategy<typeof KIND> = {
             `Sign-out deletes the cookie, but ${revokedTokenFate(env.JWT_TTL_SECONDS)}.`,
           ],
           check: tokenCheck("session"),
-          diagram,
+          sequence,
         };
   },
 

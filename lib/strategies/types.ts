@@ -69,8 +69,35 @@ export interface StrategyFacts {
   steps: [string, string, string];
   /** What one check of the credential costs this server ("database lookup"). */
   check: string;
-  /** The sign-in and request sequence as a plain-text diagram (home page), if the kind has one. */
-  diagram?: string;
+  /** Sign-in, a request and sign-out as a sequence diagram (home page), if the kind has one. */
+  sequence?: Sequence;
+}
+
+/**
+ * A sequence diagram as data: who takes part, and the messages between them,
+ * phase by phase. The home page draws it (SVG) and lists it as text, so the
+ * drawing and its text alternative say the same, and both follow the running
+ * configuration like the rest of the facts.
+ */
+export interface Sequence {
+  /** Lifelines, left to right. */
+  participants: string[];
+  phases: SequencePhase[];
+}
+
+export interface SequencePhase {
+  /** "Sign-in", "Every request", "Sign-out". */
+  title: string;
+  messages: SequenceMessage[];
+}
+
+export interface SequenceMessage {
+  /** Indexes into `participants`; equal for something a participant does on its own. */
+  from: number;
+  to: number;
+  label: string;
+  /** An answer (drawn dashed), as opposed to a request. */
+  reply?: boolean;
 }
 
 export interface IssuedCredential {
