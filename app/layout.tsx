@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { connection } from "next/server";
+import { SiteHeader } from "@/app/components/site-header";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -14,16 +14,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
   return (
     <html lang="en">
       <body>
-        <header className="site-header">
-          <Link href="/" className="brand">
-            Session or Token
-          </Link>
-          <nav aria-label="Main">
-            <Link href="/login">Sign in</Link>
-            <Link href="/register">Register</Link>
-            <Link href="/dashboard">Dashboard</Link>
-          </nav>
-        </header>
+        <SiteHeader />
         <main>{children}</main>
       </body>
     </html>
