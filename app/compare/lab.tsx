@@ -185,38 +185,40 @@ function Summary({ experiments, runs }: { experiments: ExperimentSummary[]; runs
   return (
     <section className="card" aria-labelledby="summary-heading" data-testid="summary">
       <h2 id="summary-heading">Every claim at a glance</h2>
-      <table className={styles.table}>
-        <caption>The figures measured by this run, and each verdict</caption>
-        <thead>
-          <tr>
-            <th scope="col">Claim</th>
-            <th scope="col">Database session</th>
-            <th scope="col">JWT</th>
-            <th scope="col">Verdict</th>
-          </tr>
-        </thead>
-        <tbody>
-          {experiments.flatMap((experiment) => {
-            const state = runs[experiment.id];
-            if (state?.status !== "done") {
-              return [
-                <tr key={experiment.id} data-testid={`summary-${experiment.id}`}>
-                  <th scope="row">{experiment.title}</th>
-                  <td colSpan={3}>{state?.status === "failed" ? state.message : "Not run."}</td>
-                </tr>,
-              ];
-            }
-            return state.claims.map((claim) => (
-              <tr key={claim.id} data-testid={`summary-${claim.id}`}>
-                <th scope="row">{claim.claim}</th>
-                <td>{side(claim, "session")}</td>
-                <td>{side(claim, "token")}</td>
-                <td>{claim.verdict}</td>
-              </tr>
-            ));
-          })}
-        </tbody>
-      </table>
+      <div className={styles.tableScroll} role="group" aria-label="Every claim at a glance (table)" tabIndex={0}>
+        <table className={styles.table}>
+          <caption>The figures measured by this run, and each verdict</caption>
+          <thead>
+            <tr>
+              <th scope="col">Claim</th>
+              <th scope="col">Database session</th>
+              <th scope="col">JWT</th>
+              <th scope="col">Verdict</th>
+            </tr>
+          </thead>
+          <tbody>
+            {experiments.flatMap((experiment) => {
+              const state = runs[experiment.id];
+              if (state?.status !== "done") {
+                return [
+                  <tr key={experiment.id} data-testid={`summary-${experiment.id}`}>
+                    <th scope="row">{experiment.title}</th>
+                    <td colSpan={3}>{state?.status === "failed" ? state.message : "Not run."}</td>
+                  </tr>,
+                ];
+              }
+              return state.claims.map((claim) => (
+                <tr key={claim.id} data-testid={`summary-${claim.id}`}>
+                  <th scope="row">{claim.claim}</th>
+                  <td>{side(claim, "session")}</td>
+                  <td>{side(claim, "token")}</td>
+                  <td>{claim.verdict}</td>
+                </tr>
+              ));
+            })}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
@@ -309,32 +311,34 @@ function BarChart({ chart }: { chart: Chart }) {
 
 function FigureTable({ table }: { table: Table }) {
   return (
-    <table className={styles.table}>
-      <caption>{table.caption}</caption>
-      <thead>
-        <tr>
-          {table.columns.map((column) => (
-            <th key={column} scope="col">
-              {column}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {table.rows.map((row) => (
-          <tr key={row.key} data-testid={`row-${row.key}`}>
-            {row.cells.map((cell, index) =>
-              index === 0 ? (
-                <th key={index} scope="row">
-                  {cell}
-                </th>
-              ) : (
-                <td key={index}>{cell}</td>
-              ),
-            )}
+    <div className={styles.tableScroll} role="group" aria-label={`${table.caption} (table)`} tabIndex={0}>
+      <table className={styles.table}>
+        <caption>{table.caption}</caption>
+        <thead>
+          <tr>
+            {table.columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {table.rows.map((row) => (
+            <tr key={row.key} data-testid={`row-${row.key}`}>
+              {row.cells.map((cell, index) =>
+                index === 0 ? (
+                  <th key={index} scope="row">
+                    {cell}
+                  </th>
+                ) : (
+                  <td key={index}>{cell}</td>
+                ),
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
