@@ -16,12 +16,14 @@ const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const jsonReport = process.env.E2E_JSON_REPORT;
 
 // What these specs check is decided above the store (headers, cross-site rules,
-// redirect targets, page words, log levels): they run once, on the default
+// redirect targets, page words, log levels, layout and accessibility): they run once, on the default
 // database, and the run against PostgreSQL (scripts/test.mjs, E2E_DB_LABEL)
 // keeps every spec that reads or writes sessions, users, tokens or rate limits.
 const STORE_INDEPENDENT_SPECS = [
+  'a11y.spec.ts',
   'csrf.spec.ts',
   'hardening.spec.ts',
+  'layout.spec.ts',
   'log-noise.spec.ts',
   'page-copy.spec.ts',
   'redirects.spec.ts',

@@ -193,11 +193,30 @@ interface Fixtures {
    * form typing; the tests about the sign-in form use it) and opens the dashboard.
    */
   signIn: (page: Page, user: Credentials, strategy: Strategy) => Promise<void>;
+  /**
+   * A new page in this worker's browser context that is signed in with the
+   * strategy (see `sharedSignIn`), closed after the test; with the user.
+   */
+  signedInPage: (strategy: Strategy) => Promise<{ page: Page; user: User }>;
 }
 
 interface WorkerFixtures {
   /** The argon2id hash of STRONG_PASSWORD, made once per worker with the app's parameters. */
   strongPasswordHash: string;
+  /**
+   * One browser context per strategy, signed in over HTTP (as `signIn` does) as
+   * a fresh account of this worker's own: one sign-in per strategy and worker,
+   * shared by the tests that only look at pages. Tests that sign out, revoke or
+   * change the account use `newUser` and `signIn` instead.
+   */
+  sharedSignIn: (strategy: Strategy) => Promise<{ context: BrowserContext; user: User }>;
+}
+
+/** An account made the way the seed makes one (no sign-up flow), with STRONG_PASSWORD. */
+async function createUser(tag: string, passwordHash: string, name = `${tag} user`): Promise<User> {
+  const user = { id: `e2e${randomBytes(12).toString('hex')}`, name, email: uniqueEmail(tag), password: STRONG_PASSWORD };
+  await insertUser({ ...user, passwordHash });
+  return user;
 }
 
 export const test = base.extend<Fixtures, WorkerFixtures>({
@@ -207,12 +226,26 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
     },
     { scope: 'worker' },
   ],
+  sharedSignIn: [
+    async ({ browser, strongPasswordHash }, provide, workerInfo) => {
+      const signedIn = new Map<Strategy, Promise<{ context: BrowserContext; user: User }>>();
+      const start = async (strategy: Strategy) => {
+        const context = await browser.newContext({ baseURL: workerInfo.project.use.baseURL });
+        const user = await createUser(`shared-${strategy}`, strongPasswordHash, 'Ada Lovelace');
+        const response = await signInHttp(context.request, { ...user, strategy });
+        expect(response.status(), 'sign-in over HTTP').toBe(302);
+        return { context, user };
+      };
+      await provide((strategy) => {
+        if (!signedIn.has(strategy)) signedIn.set(strategy, start(strategy));
+        return signedIn.get(strategy)!;
+      });
+      await Promise.all([...signedIn.values()].map(async (entry) => (await entry).context.close()));
+    },
+    { scope: 'worker' },
+  ],
   newUser: async ({ strongPasswordHash }, provide) => {
-    await provide(async (tag) => {
-      const user = { id: `e2e${randomBytes(12).toString('hex')}`, name: `${tag} user`, email: uniqueEmail(tag), password: STRONG_PASSWORD };
-      await insertUser({ ...user, passwordHash: strongPasswordHash });
-      return user;
-    });
+    await provide((tag) => createUser(tag, strongPasswordHash));
   },
   newDevice: async ({ browser }, provide) => {
     const contexts: BrowserContext[] = [];
@@ -230,6 +263,16 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
       await page.goto('/dashboard');
       await expect(page.getByText(`Strategy: ${strategy}`)).toBeVisible();
     });
+  },
+  signedInPage: async ({ sharedSignIn }, provide) => {
+    const pages: Page[] = [];
+    await provide(async (strategy) => {
+      const { context, user } = await sharedSignIn(strategy);
+      const page = await context.newPage();
+      pages.push(page);
+      return { page, user };
+    });
+    await Promise.all(pages.map((page) => page.close()));
   },
 });
 

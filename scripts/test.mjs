@@ -8,7 +8,8 @@
 //   chromium      make sure Debian's Chromium is installed (installs it when root)
 //   build         next build (production)
 //   e2e-sqlite    fresh SQLite file + keys file -> setup.mjs -> next start and the
-//                 downstream service (examples/downstream) -> Playwright
+//                 downstream service (examples/downstream) -> Playwright; the pages' screenshots
+//                 and axe results stay in .tmp/pages-sqlite/ (a line sums them up)
 //   e2e-postgres  the specs that touch the store, against a throwaway PostgreSQL cluster
 //   cluster       scripts/cluster.mjs: a throwaway PostgreSQL cluster and redis-server, 3
 //                 instances and nginx in front (round-robin) -> Playwright on e2e/cluster/*.spec.ts
@@ -369,6 +370,30 @@ const E2E_LIMITS = {
   RATE_LIMIT_RESET_PER_IP: '500',
 };
 
+/**
+ * One line about what e2e/page-checks.ts left in `dir`: the screenshots, and
+ * axe's violations over every page it checked, by impact (rule ids and how
+ * many pages each), or null if it left nothing.
+ */
+function pageArtifactsSummary(dir) {
+  if (!fs.existsSync(dir)) return null;
+  const screenshots = fs.readdirSync(dir).filter((name) => name.endsWith('.png'));
+  const axeDir = path.join(dir, 'axe');
+  const runs = fs.existsSync(axeDir) ? fs.readdirSync(axeDir).map((name) => JSON.parse(fs.readFileSync(path.join(axeDir, name), 'utf8'))) : [];
+  const byImpact = {};
+  for (const run of runs) {
+    for (const [impact, rules] of Object.entries(run.violations)) {
+      byImpact[impact] ??= {};
+      for (const rule of rules) byImpact[impact][rule] = (byImpact[impact][rule] ?? 0) + 1;
+    }
+  }
+  const impacts = ['critical', 'serious', 'moderate', 'minor'].map((impact) => {
+    const rules = Object.entries(byImpact[impact] ?? {});
+    return `${impact} ${rules.length === 0 ? 0 : rules.map(([rule, count]) => `${rule} ×${count}`).join(', ')}`;
+  });
+  return `pages: ${screenshots.length} screenshots in ${path.relative(ROOT, dir)}/; axe on ${runs.length} page states: ${impacts.join('; ')}`;
+}
+
 /** setup.mjs -> next start + downstream service -> playwright, for one database. */
 async function runE2E(label, makeDatabase) {
   const problem = e2ePreconditions();
@@ -381,6 +406,9 @@ async function runE2E(label, makeDatabase) {
   const serverLog = path.join(dir, 'server.log');
   const downstreamLog = path.join(dir, 'downstream.log');
   const jsonReport = path.join(dir, 'report.json');
+  // The pages' screenshots and axe results (e2e/page-checks.ts), kept after a passing run too, unlike the run's folder.
+  const pageArtifacts = path.join(TMP_ROOT, `pages-${label}`);
+  fs.rmSync(pageArtifacts, { recursive: true, force: true });
   let server = null;
   let downstream = null;
   let stopServer = null;
@@ -431,8 +459,11 @@ async function runE2E(label, makeDatabase) {
         E2E_JSON_REPORT: jsonReport,
         E2E_SERVER_LOG: serverLog,
         E2E_OUTPUT_DIR: path.join(dir, 'test-results'),
+        E2E_PAGE_ARTIFACTS: pageArtifacts,
       },
     });
+    const pages = pageArtifactsSummary(pageArtifacts);
+    if (pages) console.log(pages);
     const counts = readPlaywrightCounts(jsonReport);
     const passed = ok(result) && counts !== null && counts.failed === 0 && counts.errors === 0;
     if (!server.running) console.log(red('the server died during the run'));
