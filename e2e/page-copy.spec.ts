@@ -17,6 +17,7 @@ const modes = [
     check: 'signature verification + session lookup',
     absent: ['no lookup', 'keeps working until then'],
     diagram: ['6. verify the signature', '7. look up sid: revoked?', 'a copy is refused here, but verifies elsewhere until exp'],
+    databaseDiagram: '5. read the session by hash(id)',
     dashboard: 'strict mode',
   },
   {
@@ -27,6 +28,7 @@ const modes = [
     check: 'signature verification)',
     absent: ['looked up on every request, so a copy', 'refuses a copy from the next request on'],
     diagram: ['6. verify the signature (no lookup)', 'a copy still works here until exp'],
+    databaseDiagram: '5. read the session by hash(id)',
     dashboard: 'stateless mode',
   },
   {
@@ -37,6 +39,7 @@ const modes = [
     check: 'signature verification + in-memory revocation list',
     absent: ["looks the token's session (sid) up by primary key", 'keeps working until then'],
     diagram: ['6. verify the signature; sid in the revoked list in memory? (no lookup)', 'push the revocation to every instance'],
+    databaseDiagram: '5. find the session by hash(id) in memory (read once, then kept)',
     // One process on SQLite: the feed is in-process.
     dashboard: 'pushed mode: feed live (in-process)',
   },
@@ -68,6 +71,7 @@ for (const expected of modes) {
         await expect(diagram).toContainText(words);
         await expect(asText).toContainText(words.replace(/^\d+\. /, ''));
       }
+      await expect(page.getByTestId('flow-database').getByRole('img')).toContainText(expected.databaseDiagram);
       await page.goto(`${server.url}/login`);
       await expect(page.getByRole('radiogroup')).toContainText(expected.hint);
     });

@@ -101,11 +101,16 @@ test("the pages say what pushed mode does", () => {
     assert.equal(facts.check, "signature verification + in-memory revocation list");
     assert.match(facts.steps.join(" "), /pushed|no lookup/);
   }
-  // The home page's diagram: a request reads nothing from the store; sign-out pushes the revocation.
-  const sequence = strategyByKind("jwt")!.facts().sequence!;
-  const store = sequence.participants.length - 1;
-  const request = sequence.phases.find((phase) => phase.title === "Every request")!;
-  assert.deepEqual(request.messages.filter((message) => message.from === store || message.to === store), []);
-  assert.match(request.messages.map((message) => message.label).join(" "), /revoked list in memory\? \(no lookup\)/);
-  assert.ok(sequence.phases.at(-1)!.messages.some((message) => message.label === "push the revocation to every instance"));
+  // The home page's diagrams: a request reads nothing from the store; sign-out pushes what it did.
+  for (const [kind, inMemory, push] of [
+    ["jwt", /revoked list in memory\? \(no lookup\)/, "push the revocation to every instance"],
+    ["database", /the session by hash\(id\) in memory/, "push the deletion to every instance"],
+  ] as const) {
+    const sequence = strategyByKind(kind)!.facts().sequence!;
+    const store = sequence.participants.length - 1;
+    const request = sequence.phases.find((phase) => phase.title === "Every request")!;
+    assert.deepEqual(request.messages.filter((message) => message.from === store || message.to === store), [], kind);
+    assert.match(request.messages.map((message) => message.label).join(" "), inMemory);
+    assert.ok(sequence.phases.at(-1)!.messages.some((message) => message.label === push), kind);
+  }
 });

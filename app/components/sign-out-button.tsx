@@ -1,6 +1,6 @@
 import { signOutAction } from "@/app/actions/auth";
 
-/** Sign-out, on every authenticated page. */
+/** Sign-out: a form posting the server action (works before hydration too); the header shows it on every page while signed in. */
 export function SignOutButton() {
   return (
     <form action={signOutAction} className="sign-out">

@@ -17,6 +17,7 @@ import {
   type SignInOrigin,
   type StoredSession,
 } from "../sessions/store";
+import { revocationIsPushed } from "../sessions/revocation";
 import { hashToken, isOpaqueToken, newOpaqueToken } from "../tokens/opaque";
 import type { SessionStrategy } from "./types";
 
@@ -85,6 +86,7 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
   },
 
   facts() {
+    const pushed = revocationIsPushed();
     return {
       hint: "opaque id in the cookie, session row in the database, looked up on every request",
       steps: [
@@ -108,7 +110,10 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
             title: "Every request",
             messages: [
               { from: 0, to: 1, label: "GET /dashboard with the cookie" },
-              { from: 1, to: 2, label: "read the session by hash(id)" },
+              // Pushed mode: a session read once is kept in memory until a pushed notice drops it.
+              pushed
+                ? { from: 1, to: 1, label: "find the session by hash(id) in memory (read once, then kept)" }
+                : { from: 1, to: 2, label: "read the session by hash(id)" },
               { from: 1, to: 0, label: "page", reply: true },
             ],
           },
@@ -117,6 +122,7 @@ export const databaseStrategy: SessionStrategy<typeof KIND> = {
             messages: [
               { from: 0, to: 1, label: "POST sign-out with the cookie" },
               { from: 1, to: 2, label: "delete the session" },
+              ...(pushed ? [{ from: 1, to: 1, label: "push the deletion to every instance" }] : []),
               { from: 1, to: 0, label: "cookie cleared; the id is refused from now on", reply: true },
             ],
           },
