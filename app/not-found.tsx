@@ -8,7 +8,7 @@ export default function NotFound() {
   return (
     <section className="card" aria-labelledby="not-found">
       <h1 id="not-found">Page not found</h1>
-      <p>There is no page at this address.</p>
+      <p>No page lives under this address.</p>
       <p>
         <Link href="/">Home</Link> · <Link href="/compare">Comparison lab</Link>
       </p>

@@ -43,7 +43,7 @@ test('signed out: every public page fits 1280 and 360 px', async ({ page }, test
 
 for (const strategy of STRATEGIES) {
   test(`signed in with ${strategy}: the account pages fit 1280 and 360 px, the dashboard's JSON wraps`, async ({ signedInPage }, testInfo) => {
-    const { page } = await signedInPage(strategy);
+    const { page, user } = await signedInPage(strategy);
     for (const target of [...ACCOUNT_PAGES, PUBLIC_PAGES[0]]) {
       await page.setViewportSize(WIDTHS.desktop);
       await open(page, target);
@@ -55,6 +55,7 @@ for (const strategy of STRATEGIES) {
       // The user agent and the token's claims are the long values here.
       await expect(page.getByTestId(strategy === 'database' ? 'session-row' : 'session-record')).toContainText('userAgent');
       await expectPreWraps(page, `/dashboard (${strategy}, ${name})`);
+      await expect(page.getByRole('banner').getByTestId('signed-in-as')).toContainText(`Signed in as ${user.name}`);
       await screenshot(page, testInfo, `dashboard-${strategy}-${viewport.width}`, {
         downTo: page.getByRole('region', { name: 'What this strategy stored' }),
         readme: name === 'desktop',
