@@ -1,17 +1,16 @@
 import Link from "next/link";
 import { SignOutButton } from "@/app/components/sign-out-button";
-import { SignedInAs } from "@/app/components/signed-in-as";
 import { auth } from "@/lib/auth";
 import { log } from "@/lib/platform/log";
 import { strategyByKind, type Session } from "@/lib/strategies";
 
 /**
  * The header knows the visitor: signed out, Sign in and Register; signed in,
- * who (the name comes from GET /api/me in the browser: see SignedInAs), with
- * which kind of session (the kind's own label), the dashboard and sign-out.
- * It reads the request's session through auth(), the same cached
+ * who, with which kind of session (the kind's own label), the dashboard and
+ * sign-out. It reads the request's session through auth(), the same cached
  * verification the page itself uses, so a page costs no second check; a
- * visitor without a session cookie costs no lookup at all.
+ * visitor without a session cookie costs no lookup at all. A signed-in page
+ * whose store does not answer never gets here: the proxy answers 503 first.
  */
 export async function SiteHeader() {
   let session: Session | null | undefined;
@@ -48,7 +47,17 @@ function SignedIn({ session }: { session: Session }) {
   const strategy = strategyByKind(session.strategy);
   return (
     <>
-      {strategy && <SignedInAs strategyKind={strategy.kind} strategyLabel={strategy.label} />}
+      <p className="who" data-testid="signed-in-as">
+        Signed in as {session.user.name ?? session.user.email}
+        {strategy && (
+          <>
+            <span className="visually-hidden"> with a </span>
+            <span className={`strategy-badge ${strategy.kind}`} data-testid="strategy-badge">
+              {strategy.label}
+            </span>
+          </>
+        )}
+      </p>
       <Link href="/dashboard">Dashboard</Link>
       <SignOutButton />
     </>
