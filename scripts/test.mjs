@@ -241,6 +241,22 @@ function parseNodeTestCounts(output) {
   return { passed: pass, failed: fail + (last('cancelled') ?? 0) };
 }
 
+/** The spec reporter's "failing tests" section as "file:line › name: first line of its error". */
+function parseNodeTestFailures(output) {
+  const lines = stripAnsi(output).split('\n');
+  const start = lines.findIndex((line) => /^✖ failing tests:/.test(line));
+  if (start === -1) return [];
+  const failures = [];
+  for (let i = start + 1; i < lines.length; i += 1) {
+    const at = /^test at (\S+)/.exec(lines[i]);
+    const name = at && /^\s*✖ (.*?)(?: \([\d.]+m?s\))?$/.exec(lines[i + 1] ?? '');
+    if (!at || !name) continue;
+    const error = (lines[i + 2] ?? '').trim();
+    failures.push(`${at[1]} › ${name[1]}: ${error.slice(0, 200)}`);
+  }
+  return failures;
+}
+
 /** Counts from Playwright's JSON report. */
 function readPlaywrightCounts(file) {
   try {
@@ -251,10 +267,35 @@ function readPlaywrightCounts(file) {
       failed: stats.unexpected ?? 0,
       skipped: stats.skipped ?? 0,
       errors: Array.isArray(report.errors) ? report.errors.length : 0,
+      failures: playwrightFailures(report),
     };
   } catch {
     return null;
   }
+}
+
+/**
+ * Each failed test as "file:line › title: first line of its error", repeated in the summary,
+ * so that the end of a long log alone says which test failed and why.
+ */
+function playwrightFailures(report) {
+  const failures = [];
+  const firstLine = (text) => String(text ?? '').replace(/\u001b\[[0-9;]*m/g, '').split('\n').find((line) => line.trim()) ?? '';
+  const visit = (suite, titles) => {
+    const here = suite.title && !suite.title.endsWith('.ts') ? [...titles, suite.title] : titles;
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests ?? []) {
+        if (test.status !== 'unexpected') continue;
+        const last = test.results?.at(-1);
+        const error = last?.error?.message ?? last?.errors?.[0]?.message ?? last?.status ?? '';
+        failures.push(`${spec.file}:${spec.line} › ${[...here, spec.title].join(' › ')}: ${firstLine(error).slice(0, 200)}`);
+      }
+    }
+    for (const child of suite.suites ?? []) visit(child, here);
+  };
+  for (const suite of report.suites ?? []) visit(suite, []);
+  for (const error of report.errors ?? []) failures.push(`outside any test: ${firstLine(error.message).slice(0, 200)}`);
+  return failures;
 }
 
 // ------------------------------------------------------------------ steps ---
@@ -307,7 +348,12 @@ async function unit() {
       { capture: true, env: { NODE_ENV: 'test', FORCE_COLOR: color ? '1' : '0', TEST_ENV_TEMPLATE_DIR: template } },
     );
     const counts = parseNodeTestCounts(result.stdout);
-    return { ok: ok(result) && counts !== null && counts.failed === 0 && !(noRedis && isCI), tests: counts ?? undefined, note: noRedis ?? undefined };
+    return {
+      ok: ok(result) && counts !== null && counts.failed === 0 && !(noRedis && isCI),
+      tests: counts ?? undefined,
+      note: noRedis ?? undefined,
+      failures: parseNodeTestFailures(result.stdout),
+    };
   } finally {
     fs.rmSync(template, { recursive: true, force: true });
   }
@@ -476,7 +522,7 @@ async function runE2E(label, makeDatabase) {
       console.log(downstream.output().split('\n').slice(-20).join('\n'));
     }
     const note = counts && counts.skipped ? `${counts.skipped} skipped` : undefined;
-    return { ok: passed, tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note };
+    return { ok: passed, tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note, failures: counts?.failures };
   } catch (error) {
     keep = true;
     console.log(red(String(error?.message ?? error)));
@@ -774,7 +820,7 @@ async function clusterStep(label) {
       console.log(cluster.nginx.output().split('\n').slice(-20).join('\n'));
     }
     const note = [counts && counts.skipped ? `${counts.skipped} skipped` : null, noRedis].filter(Boolean).join('; ') || undefined;
-    return { ok: passed && !(noRedis && isCI), tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note };
+    return { ok: passed && !(noRedis && isCI), tests: counts ? { passed: counts.passed, failed: counts.failed } : undefined, note, failures: counts?.failures };
   } catch (error) {
     keep = true;
     console.log(red(String(error?.message ?? error)));
@@ -804,7 +850,7 @@ async function outage() {
     env: { FORCE_COLOR: color ? '1' : '0' },
   });
   const counts = parseNodeTestCounts(result.stdout);
-  return { ok: ok(result) && counts !== null && counts.failed === 0 && counts.passed > 0, tests: counts ?? undefined };
+  return { ok: ok(result) && counts !== null && counts.failed === 0 && counts.passed > 0, tests: counts ?? undefined, failures: parseNodeTestFailures(result.stdout) };
 }
 
 const IMPLEMENTATIONS = {
@@ -847,7 +893,7 @@ async function runStep(name) {
   }
   const ms = Date.now() - started;
   const status = outcome.skipped ? 'skipped' : outcome.ok ? 'passed' : 'failed';
-  return { name, status, ms, tests: outcome.tests, note: outcome.note };
+  return { name, status, ms, tests: outcome.tests, note: outcome.note, failures: outcome.failures ?? [] };
 }
 
 function reportStep(result) {
@@ -904,6 +950,9 @@ for (const r of results) {
   console.log(
     `${r.name.padEnd(14)} ${paintFn(r.status.padEnd(8))} ${seconds(r.ms).padStart(7)}  ${counts}${r.note ? `${counts ? '; ' : ''}${r.note}` : ''}`,
   );
+}
+for (const r of results) {
+  for (const failure of r.failures) console.log(red(`failed in ${r.name}: ${failure}`));
 }
 console.log(`total time ${seconds(Date.now() - suiteStarted)}`);
 const anyFailed = results.some((r) => r.status === 'failed');

@@ -3,7 +3,7 @@ import { decodeJwt, type JWTPayload } from "jose";
 import { env } from "../platform/env";
 import { isLive, sessionKnownActive } from "../sessions/feed-checks";
 import { activeSessionUser, findSessionById, sessionStoreName, type StoredSession } from "../sessions/store";
-import { browserStrategies, cookieNameFor, strategies } from "../strategies";
+import { browserStrategies, cookieNameFor, strategies, type StrategyKind } from "../strategies";
 import { formatMicros, formatReads, timeSteps, type StepCost } from "./measure";
 import { probeRevocation } from "./probe";
 import { OFFLINE, PROBE_TABLE_COLUMNS, acceptedByThisServer, isSignedToken, probeTableRow, publicKeyVerifier, usabilityBars } from "./revocation";
@@ -32,7 +32,7 @@ export interface HybridCosts {
   server: StepCost;
   /** Pushed mode with the feed live: the in-memory check; else null. */
   memory: StepCost | null;
-  database: StepCost | null;
+  opaqueSession: StepCost | null;
 }
 
 /** What checking the session adds to checking the signature (never below zero: both are noisy medians). */
@@ -103,8 +103,10 @@ interface Observed {
   costs: HybridCosts;
   server: RevocationRow;
   offline: RevocationRow;
-  tokenLabel: string;
-  databaseLabel: string | null;
+  /** The signed browser kind (its kind names its columns and rows). */
+  token: { kind: StrategyKind; label: string };
+  /** The opaque browser kind, when one is registered. */
+  opaqueSession: { kind: StrategyKind; label: string } | null;
 }
 
 export const hybridExperiment = {
@@ -137,7 +139,7 @@ export const hybridExperiment = {
         signatureAndSession: await timeSteps(async () => (await signatureOnly(value)) && (await activeSessionUser(sid, sub)), CHECK_ROUNDS),
         server: await timeSteps(() => token.strategy.verify(value), CHECK_ROUNDS),
         memory: isLive() ? await timeSteps(() => sessionKnownActive(sid, sub), CHECK_ROUNDS) : null,
-        database: session ? await timeSteps(() => session.strategy.verify(session.credential.value), CHECK_ROUNDS) : null,
+        opaqueSession: session ? await timeSteps(() => session.strategy.verify(session.credential.value), CHECK_ROUNDS) : null,
       };
 
       lab.progress("Revoking the session the JWT's sid names, then probing the JWT until refused (or accepted past the probe)");
@@ -166,10 +168,10 @@ export const hybridExperiment = {
         before,
         after,
         costs,
-        server: asRow(0, "jwt-server", "token"),
-        offline: asRow(1, "jwt-offline", "offline"),
-        tokenLabel: token.strategy.label,
-        databaseLabel: session?.strategy.label ?? null,
+        server: asRow(0, `${token.strategy.kind}-server`, "token"),
+        offline: asRow(1, `${token.strategy.kind}-offline`, "offline"),
+        token: { kind: token.strategy.kind, label: token.strategy.label },
+        opaqueSession: session ? { kind: session.strategy.kind, label: session.strategy.label } : null,
       };
     });
     return [hybridClaim(observed)];
@@ -179,7 +181,8 @@ export const hybridExperiment = {
 function hybridClaim(observed: Observed): ClaimResult {
   const mode = env.REVOCATION_MODE;
   const store = sessionStoreName();
-  const { claims, before, after, costs, server, offline, tokenLabel, databaseLabel } = observed;
+  const { claims, before, after, costs, server, offline, token, opaqueSession } = observed;
+  const tokenLabel = token.label;
   const { verdict, caveat } = hybridVerdict(mode, server, offline, costs);
   const reads = (cost: StepCost) => `${formatReads(cost.reads.perStep)}${store === "redis" ? " (SQL; the session itself is in Redis)" : ""}`;
   const checks: { key: string; label: string; cost: StepCost; tone: "session" | "token" | "neutral" }[] = [
@@ -187,7 +190,7 @@ function hybridClaim(observed: Observed): ClaimResult {
     { key: "signature-session", label: `${tokenLabel}: signature + session lookup by sid`, cost: costs.signatureAndSession, tone: "token" },
     { key: "server", label: `${tokenLabel}: this server's verifier (REVOCATION_MODE=${mode})`, cost: costs.server, tone: "token" },
     ...(costs.memory ? [{ key: "memory", label: "sid against the pushed revocations (memory)", cost: costs.memory, tone: "neutral" as const }] : []),
-    ...(costs.database && databaseLabel ? [{ key: "database", label: `${databaseLabel}: this server's verifier`, cost: costs.database, tone: "session" as const }] : []),
+    ...(costs.opaqueSession && opaqueSession ? [{ key: opaqueSession.kind, label: `${opaqueSession.label}: this server's verifier`, cost: costs.opaqueSession, tone: "session" as const }] : []),
   ];
   return {
     id: "hybrid",
@@ -195,21 +198,21 @@ function hybridClaim(observed: Observed): ClaimResult {
     measured: `A throwaway ${tokenLabel}'s claims and the session record its sid names (sessions in ${store}); each check ${CHECK_ROUNDS} times in process (median, store reads counted per check); then the session revoked and the JWT probed by this server over loopback (REVOCATION_MODE=${mode}) and by a verifier holding only the public key.`,
     columns: [
       {
-        key: "jwt-signature",
+        key: `${token.kind}-signature`,
         tone: "token",
         heading: `${tokenLabel}, signature only`,
         figure: `${formatMicros(costs.signature.medianMicros)} per check`,
         detail: `what a verifier without the session does: ${revocationOutcome(offline)}`,
       },
       {
-        key: "jwt-sid",
+        key: `${token.kind}-sid`,
         tone: "token",
         heading: `${tokenLabel} + session check (sid)`,
         figure: `${formatMicros(costs.signatureAndSession.medianMicros)} per check`,
         detail: `${reads(costs.signatureAndSession)} per check; this server ${mode === "stateless" ? "skips it" : "makes it"} (REVOCATION_MODE=${mode}): ${revocationOutcome(server)}`,
       },
-      ...(costs.database && databaseLabel
-        ? [{ key: "database", heading: databaseLabel, tone: "session" as const, figure: `${formatMicros(costs.database.medianMicros)} per check`, detail: `${reads(costs.database)} per check: the session is the credential` }]
+      ...(costs.opaqueSession && opaqueSession
+        ? [{ key: opaqueSession.kind, heading: opaqueSession.label, tone: "session" as const, figure: `${formatMicros(costs.opaqueSession.medianMicros)} per check`, detail: `${reads(costs.opaqueSession)} per check: the session is the credential` }]
         : []),
     ],
     charts: [
