@@ -280,7 +280,7 @@ function readPlaywrightCounts(file) {
  */
 function playwrightFailures(report) {
   const failures = [];
-  const firstLine = (text) => String(text ?? '').replace(/\u001b\[[0-9;]*m/g, '').split('\n').find((line) => line.trim()) ?? '';
+  const firstLine = (text) => stripAnsi(String(text ?? '')).split('\n').find((line) => line.trim()) ?? '';
   const visit = (suite, titles) => {
     const here = suite.title && !suite.title.endsWith('.ts') ? [...titles, suite.title] : titles;
     for (const spec of suite.specs ?? []) {
