@@ -137,7 +137,12 @@ test.describe('the security page', () => {
       await signInAtProvider(page, login);
       await expect(page).toHaveURL(`${SECURITY}?done=connected&provider=oidc`);
       await expect(page.getByRole('status').filter({ hasText: 'is connected' })).toBeVisible();
-      await expect(providersTable(page).getByRole('row', { name: new RegExp(login) })).toContainText(ISSUER);
+      const row = providersTable(page).getByRole('row', { name: new RegExp(login) });
+      await expect(row).toContainText(ISSUER);
+      // When it was connected, in UTC, and as a machine-readable time: just now.
+      const connected = row.locator('time');
+      await expect(connected).toHaveText(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+      expect(Math.abs(Date.parse((await connected.getAttribute('datetime')) ?? '') - Date.now())).toBeLessThan(5 * 60_000);
       expect(await countProviderAccounts(ISSUER, login)).toBe(1);
 
       // The same session: same cookie, one session on the account, signed in with the password.

@@ -74,12 +74,36 @@ test("unlink: two removals at once of an account's last two identities leave one
   assert.equal((await identitiesOf(user.id)).length, 1);
 });
 
-test("connected providers: an identity of an issuer that is not configured is listed by its issuer", async () => {
+test("connected providers: an identity of an issuer that is not configured is listed by its issuer, with when it was connected", async () => {
   const user = await newUser();
   const key = identity("https://unconfigured.example");
+  const before = Date.now();
   await linkIdentity(user.id, key, "oidc");
   const [listed] = await connectedProviders(user.id);
-  assert.deepEqual({ ...listed, id: undefined }, { id: undefined, name: key.issuer, providerId: null, issuer: key.issuer, subject: key.subject });
+  assert.deepEqual(
+    { ...listed, id: undefined, connectedAt: undefined },
+    { id: undefined, name: key.issuer, providerId: null, issuer: key.issuer, subject: key.subject, connectedAt: undefined },
+  );
+  // Stamped when the row is written (a database default may keep whole seconds only).
+  const connectedAt = listed!.connectedAt.getTime();
+  assert.ok(connectedAt >= before - 1000 && connectedAt <= Date.now() + 1000, `connected at ${listed!.connectedAt.toISOString()}`);
+});
+
+test("connected providers: listed oldest connection first", async () => {
+  const user = await newUser();
+  const [older, newer] = [identity("https://b.example"), identity("https://a.example")];
+  await linkIdentity(user.id, older, "oidc");
+  await linkIdentity(user.id, newer, "oidc");
+  await db().account.updateMany({ where: { userId: user.id, provider: older.issuer }, data: { createdAt: new Date(Date.now() - 60_000) } });
+  assert.deepEqual(
+    (await connectedProviders(user.id)).map((entry) => entry.issuer),
+    [older.issuer, newer.issuer],
+  );
+  await db().account.updateMany({ where: { userId: user.id, provider: older.issuer }, data: { createdAt: new Date(Date.now() + 60_000) } });
+  assert.deepEqual(
+    (await connectedProviders(user.id)).map((entry) => entry.issuer),
+    [newer.issuer, older.issuer],
+  );
 });
 
 test("first password: set once for a provider-only account, policy checked, never replacing one", async () => {

@@ -88,12 +88,20 @@ export interface ConnectedProvider {
   providerId: string | null;
   issuer: string;
   subject: string;
+  connectedAt: Date;
 }
 
 export async function connectedProviders(userId: string): Promise<ConnectedProvider[]> {
   return (await identitiesOf(userId)).map((identity) => {
     const configured = providerForIssuer(identity.issuer);
-    return { id: identity.id, name: configured?.name ?? identity.issuer, providerId: configured?.id ?? null, issuer: identity.issuer, subject: identity.subject };
+    return {
+      id: identity.id,
+      name: configured?.name ?? identity.issuer,
+      providerId: configured?.id ?? null,
+      issuer: identity.issuer,
+      subject: identity.subject,
+      connectedAt: identity.connectedAt,
+    };
   });
 }
 

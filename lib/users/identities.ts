@@ -26,6 +26,7 @@ export interface LinkedIdentity {
   subject: string;
   /** Auth.js's provider type: "oidc" or "oauth". */
   type: string;
+  connectedAt: Date;
 }
 
 const byKey = (identity: IdentityKey) => ({ provider_providerAccountId: { provider: identity.issuer, providerAccountId: identity.subject } });
@@ -53,9 +54,16 @@ export async function linkIdentity(userId: string, identity: IdentityKey, type: 
   }
 }
 
+const identityColumns = { id: true, provider: true, providerAccountId: true, type: true, createdAt: true } as const;
+
+function toLinkedIdentity(row: { id: string; provider: string; providerAccountId: string; type: string; createdAt: Date }): LinkedIdentity {
+  return { id: row.id, issuer: row.provider, subject: row.providerAccountId, type: row.type, connectedAt: row.createdAt };
+}
+
+/** The user's identities, oldest connection first. */
 export async function identitiesOf(userId: string): Promise<LinkedIdentity[]> {
-  const rows = await db().account.findMany({ where: { userId }, select: { id: true, provider: true, providerAccountId: true, type: true }, orderBy: { id: "asc" } });
-  return rows.map((row) => ({ id: row.id, issuer: row.provider, subject: row.providerAccountId, type: row.type }));
+  const rows = await db().account.findMany({ where: { userId }, select: identityColumns, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  return rows.map(toLinkedIdentity);
 }
 
 /** How an account can sign in: its password, if it has one, and each linked identity. */
@@ -83,11 +91,11 @@ export type UnlinkResult = { ok: true; identity: LinkedIdentity } | { ok: false;
 export async function unlinkIdentity(userId: string, accountId: string): Promise<UnlinkResult> {
   return db().$transaction(async (tx: Prisma.TransactionClient) => {
     const user = await tx.user.update({ where: { id: userId }, data: { updatedAt: new Date() }, select: { passwordHash: true } });
-    const rows = await tx.account.findMany({ where: { userId }, select: { id: true, provider: true, providerAccountId: true, type: true } });
+    const rows = await tx.account.findMany({ where: { userId }, select: identityColumns });
     const row = rows.find((candidate) => candidate.id === accountId);
     if (!row) return { ok: false, reason: "not_found" } as const;
     if (isLastWayIn({ hasPassword: user.passwordHash !== null, identities: rows.length })) return { ok: false, reason: "last_way_in" } as const;
     await tx.account.delete({ where: { id: row.id } });
-    return { ok: true, identity: { id: row.id, issuer: row.provider, subject: row.providerAccountId, type: row.type } } as const;
+    return { ok: true, identity: toLinkedIdentity(row) } as const;
   });
 }

@@ -4,6 +4,7 @@ import { connectProviderAction, disconnectProviderAction } from "@/app/actions/a
 import { FormMessage } from "@/app/components/form-fields";
 import { ChangePasswordForm, SetPasswordForm } from "@/app/components/password-form";
 import { ProviderFlowButton } from "@/app/components/provider-controls";
+import { UtcTime } from "@/app/components/session-cells";
 import { RevokeButton } from "@/app/components/session-controls";
 import { AccountTable } from "@/app/components/account-table";
 import { connectedProviders, type ConnectedProvider } from "@/lib/account/provider-accounts";
@@ -80,7 +81,7 @@ export default async function SecurityPage({ searchParams }: { searchParams: Pro
         {providers.length === 0 ? (
           <p>No provider is connected to your account.</p>
         ) : (
-          <AccountTable labelledBy="providers-heading" testId="providers-table" columns={["Provider", "Issuer", "Subject"]} actions>
+          <AccountTable labelledBy="providers-heading" testId="providers-table" columns={["Provider", "Issuer", "Subject", "Connected"]} actions>
             {providers.map((provider) => (
               <tr key={provider.id}>
                 <td>{provider.name}</td>
@@ -89,6 +90,9 @@ export default async function SecurityPage({ searchParams }: { searchParams: Pro
                 </td>
                 <td>
                   <code>{provider.subject}</code>
+                </td>
+                <td>
+                  <UtcTime date={provider.connectedAt} />
                 </td>
                 <td>
                   <RevokeButton
