@@ -1,6 +1,6 @@
 import type { Page } from '@playwright/test';
 import { ageAuthentication, auditEventsForEmail, countProviderAccounts, hasPassword, insertProviderAccount, sessionOriginsForEmail } from './db';
-import { RADIO, STRATEGIES, STRONG_PASSWORD, decodeSegment, expect, expectMe, onlySessionCookie, signInUI, test, type Strategy } from './fixtures';
+import { RADIO, STRATEGIES, STRONG_PASSWORD, decodeSegment, expect, expectMe, onlySessionCookie, signInHttp, signInUI, test, type Strategy } from './fixtures';
 import {
   ISSUER,
   PROVIDER_BUTTON,
@@ -85,6 +85,24 @@ test.describe('linking a provider identity to an existing account', () => {
     await expect(page.getByTestId('signin-issuer')).toHaveText(ISSUER);
     await expectMe(await page.request.get('/api/me'), { email: user.email, strategy: 'database' });
     await onlySessionCookie(page.context(), 'database');
+  });
+
+  test('a password sign-in through the HTTP credentials callback is proof as well', async ({ page, newUser }) => {
+    const user = await newUser('link-proof-http');
+    await startProviderSignIn(page, 'jwt');
+    await signInAtProvider(page, user.email);
+    await expect(page).toHaveURL(/\/login\?link=pending$/);
+    expect(await countProviderAccounts(ISSUER, user.email)).toBe(0);
+
+    // The browser context's request client carries the same cookies, the pending link among them.
+    const response = await signInHttp(page.context().request, { ...user, strategy: 'database' });
+    expect(response.status()).toBe(302);
+    expect(response.headers()['location']).toMatch(/\/dashboard$/);
+    expect(await countProviderAccounts(ISSUER, user.email)).toBe(1);
+    expect(await cookieNames(page)).not.toContain(PENDING_LINK_COOKIE);
+    const linked = (await auditEventsForEmail(user.email)).filter((row) => row.event === 'provider.linked');
+    expect(linked.map((row) => row.detail)).toEqual([{ issuer: ISSUER, subject: user.email, via: 'password_proof' }]);
+    await expectMe(await page.request.get('/api/me'), { email: user.email, strategy: 'database' });
   });
 
   test("a password sign-in to another account completes nothing, and uses the pending link up", async ({ page, newUser }) => {

@@ -44,6 +44,7 @@ async function authorize(raw: Partial<Record<string, unknown>>) {
   const user = await authenticateUser(input.data.email, input.data.password, { via: guarded.via, context: guarded.context });
   if (!user) return null;
   await guarded.attempt.succeeded();
+  guarded.signedInEmail = user.email;
   return { id: user.id, email: user.email, name: user.name, strategy: input.data.strategy };
 }
 

@@ -20,6 +20,8 @@ export interface GuardedAttempt {
   attempt: PasswordAttempt;
   via: SignInAttemptInfo["via"];
   context: ClientContext;
+  /** Set by `authorize` when the password was right: the account's email, for what follows a sign-in (a pending provider link). */
+  signedInEmail?: string;
 }
 
 const guardedAttempt = new AsyncLocalStorage<GuardedAttempt>();
@@ -46,8 +48,11 @@ export function isCredentialsCallback(request: Request): boolean {
   return segments.length === 2 && segments[0] === "callback" && segments[1] === "credentials";
 }
 
-/** Applies the limits to an HTTP credentials callback, then lets Auth.js handle it inside the guard. */
-export async function guardCredentialsCallback(request: Request, handle: (request: Request) => Promise<Response>): Promise<Response> {
+/** Applies the limits to an HTTP credentials callback, then lets Auth.js handle it inside the guard (given to `handle` to read the outcome). */
+export async function guardCredentialsCallback(
+  request: Request,
+  handle: (request: Request, guard: GuardedAttempt) => Promise<Response>,
+): Promise<Response> {
   const context = clientContext(request.headers);
   const fields = await readSubmittedFields(request.clone());
   // Too large to read here means too large to sign in with: Auth.js never sees it.
@@ -55,5 +60,6 @@ export async function guardCredentialsCallback(request: Request, handle: (reques
   const email = EmailSchema.safeParse(fields.email);
   const begun = await beginPasswordAttempt("signin", email.success ? email.data : null, context);
   if (isBlocked(begun)) return tooManyRequests(begun);
-  return runGuarded({ attempt: begun, via: "http", context }, () => handle(request));
+  const guard: GuardedAttempt = { attempt: begun, via: "http", context };
+  return runGuarded(guard, () => handle(request, guard));
 }

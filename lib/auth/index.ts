@@ -12,7 +12,7 @@ import { isBrowserKind, strategies, strategyByKind, type RevocationResult, type 
 import { EmailSchema } from "../users/policy";
 import { asNextRequest, nextAuth } from "./authjs";
 import { endBrowserSessions, startBrowserSession } from "./browser-session";
-import { guardCredentialsCallback, isCredentialsCallback, runGuarded } from "./credentials-guard";
+import { guardCredentialsCallback, isCredentialsCallback, runGuarded, type GuardedAttempt } from "./credentials-guard";
 import type { FlowPurpose } from "./provider-flow";
 import { completePendingLink } from "./provider-link";
 import { boundPurpose, handleProviderCallback, providerCallbackId, SECURITY_PATH, startProviderFlow, type StartResult } from "./provider-signin";
@@ -46,14 +46,23 @@ export async function signIn(input: { email: string; password: string; strategy:
   const email = EmailSchema.safeParse(input.email);
   const attempt = await beginPasswordAttempt("signin", email.success ? email.data : null, context);
   if (isBlocked(attempt)) return { ok: false, blocked: attempt };
+  const guard: GuardedAttempt = { attempt, via: "form", context };
   try {
-    await runGuarded({ attempt, via: "form", context }, () => nextAuth.signIn("credentials", { ...input, redirect: false }));
+    await runGuarded(guard, () => nextAuth.signIn("credentials", { ...input, redirect: false }));
   } catch (error) {
     if (error instanceof AuthError) return { ok: false };
     throw error;
   }
-  // Signed in: the email named an account and its password was right.
-  return { ok: true, linkedProvider: email.success ? await completePendingLink(email.data) : null };
+  return { ok: true, linkedProvider: await afterPasswordSignIn(guard) };
+}
+
+/**
+ * What follows a password sign-in, whichever way it came (the form, the HTTP
+ * credentials callback): a provider link waiting for this account's password
+ * is completed. The configured provider's id when one was linked.
+ */
+async function afterPasswordSignIn(guard: GuardedAttempt): Promise<string | null> {
+  return guard.signedInEmail === undefined ? null : completePendingLink(guard.signedInEmail);
 }
 
 /**
@@ -131,7 +140,13 @@ export const handlers = {
       return privateJson({ signedOut: true, results });
     }
     if (isCredentialsCallback(request)) {
-      return failClosed((incoming: Request) => guardCredentialsCallback(incoming, (guarded) => nextAuth.handlers.POST(asNextRequest(guarded))))(request);
+      return failClosed((incoming: Request) =>
+        guardCredentialsCallback(incoming, async (guarded, guard) => {
+          const response = await nextAuth.handlers.POST(asNextRequest(guarded));
+          await afterPasswordSignIn(guard);
+          return response;
+        }),
+      )(request);
     }
     return nextAuth.handlers.POST(asNextRequest(request));
   },
