@@ -3,15 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RunningServer } from '../scripts/app-process.d.mts';
 import type { IdTokenDefect, RunningIdp } from '../scripts/idp.d.mts';
-import { countProviderAccounts, countUsers, sessionOriginsForEmail } from './db';
+import { ageAuthentication, auditEventsForEmail, countProviderAccounts, countUsers, sessionOriginsForEmail } from './db';
 import { expect, sessionCookies, test, type Strategy } from './fixtures';
-import { freshLogin, providerEmail, signInAtProvider, startAppWithOwnProvider, startProviderSignIn } from './provider';
+import { expectAtProvider, freshLogin, providerEmail, signInAtProvider, startAppWithOwnProvider, startProviderSignIn, submitProviderLogin } from './provider';
 
 // A provider whose token endpoint hands back a bad ID token: the real test
 // provider (scripts/idp.mjs) with its ID tokens spoiled in one way at a time
 // (idp.spoilIdTokens), in front of an app of its own, so this spec reads that
-// app's log and nothing else's. Every refusal ends on the sign-in page with
-// the generic words, no 5xx and no session; the server log says why.
+// app's log and nothing else's. Every refusal of a sign-in ends on the sign-in
+// page with the generic words, no 5xx and no session; the server log says why.
+// A provider that answers "Confirm it's you" from a session it already had (an
+// old auth_time) confirms nothing.
 
 const GENERIC_REFUSAL = 'Sign-in with the provider could not be completed. Please try again.';
 
@@ -117,4 +119,48 @@ test.describe('a provider whose ID token must be refused', () => {
       await expect.poll(recorded, { message: `the server log records the ${defect} refusal` }).toBe(true);
     });
   }
+
+  test("confirming through a provider that does not sign the user in again (an hour-old auth_time) confirms nothing", async ({ page }) => {
+    const security = `${server.url}/dashboard/security`;
+    const login = freshLogin('refused-stale-confirm');
+    const email = providerEmail(login);
+    await startProviderSignIn(page, 'database', `${server.url}/login`, idp.issuer);
+    await signInAtProvider(page, login);
+    await expect(page).toHaveURL(`${server.url}/dashboard`);
+    // Past the step-up window (10 minutes) without waiting.
+    await ageAuthentication(email, 60 * 60);
+
+    await page.goto(`${server.url}/dashboard/confirm?returnTo=${encodeURIComponent('/dashboard/security')}`);
+    idp.spoilIdTokens('stale-auth-time');
+    const offset = fs.statSync(serverLog).size;
+    await page.getByRole('button', { name: 'Confirm with Test provider' }).click();
+    await expectAtProvider(page, idp.issuer);
+    await submitProviderLogin(page, login);
+
+    await expect(page).toHaveURL(`${server.url}/dashboard/confirm?returnTo=%2Fdashboard%2Fsecurity&providerError=not_fresh`);
+    await expect(page.getByRole('alert').filter({ hasText: 'did not confirm' })).toHaveText(
+      'The provider did not confirm a new sign-in, so nothing was confirmed. Please try again.',
+    );
+    expect((await auditEventsForEmail(email)).map((row) => row.event)).not.toContain('session.reauthenticated');
+    const recorded = () =>
+      logLines(fs.readFileSync(serverLog).subarray(offset).toString('utf8')).some(
+        (line) => line.event === 'step_up.provider_refused' && line.reason === 'not_fresh',
+      );
+    await expect.poll(recorded, { message: 'the server log records the refusal' }).toBe(true);
+
+    // Still signed in with the same one session, still outside the window: the sensitive action asks again.
+    expect(await sessionOriginsForEmail(email)).toHaveLength(1);
+    await page.goto(security);
+    await page.getByRole('button', { name: 'Connect Test provider', exact: true }).click();
+    await expect(page.getByRole('link', { name: "Confirm it's you" })).toBeVisible();
+
+    // The same confirmation with an honest provider goes through: the refusal above was the old auth_time.
+    idp.spoilIdTokens(null);
+    await page.getByRole('link', { name: "Confirm it's you" }).click();
+    await page.getByRole('button', { name: 'Confirm with Test provider' }).click();
+    await expectAtProvider(page, idp.issuer);
+    await submitProviderLogin(page, login);
+    await expect(page).toHaveURL(security);
+    expect((await auditEventsForEmail(email)).filter((row) => row.event === 'session.reauthenticated')).toHaveLength(1);
+  });
 });

@@ -29,7 +29,7 @@ export interface IdpOptions {
   clientSecret?: string;
 }
 
-export type IdTokenDefect = "nonce" | "issuer" | "expired" | "foreign-key";
+export type IdTokenDefect = "nonce" | "issuer" | "expired" | "foreign-key" | "stale-auth-time";
 
 export const CLIENT_ID: string;
 export const ID_TOKEN_DEFECTS: readonly IdTokenDefect[];

@@ -56,8 +56,11 @@ const LOGIN_PATTERN = /^[A-Za-z0-9._+@-]{1,100}$/;
  *   issuer       another `iss` than this provider (re-signed with the provider's key)
  *   expired      `exp` an hour ago (re-signed with the provider's key)
  *   foreign-key  the claims untouched, signed with a key that is not in this provider's JWKS (same `kid`)
+ *   stale-auth-time  `auth_time` an hour ago, as from a provider that ignored `prompt=login` and `max_age`
+ *                and answered from a session it already had (re-signed with the provider's key); valid
+ *                for a sign-in, but no proof of a new one when the app asked for it
  */
-export const ID_TOKEN_DEFECTS = ['nonce', 'issuer', 'expired', 'foreign-key'];
+export const ID_TOKEN_DEFECTS = ['nonce', 'issuer', 'expired', 'foreign-key', 'stale-auth-time'];
 /** The `iss` an ID token spoiled with "issuer" names. */
 export const FOREIGN_ISSUER = 'https://another-issuer.example.test';
 
@@ -224,6 +227,7 @@ async function spoiledIdToken(idToken, defect, key) {
     issuer: { iss: FOREIGN_ISSUER },
     expired: { iat: now - 7200, exp: now - 3600 },
     'foreign-key': {},
+    'stale-auth-time': { auth_time: now - 3600 },
   }[defect];
   return new SignJWT({ ...claims, ...changed }).setProtectedHeader(header).sign(key);
 }
