@@ -6,7 +6,7 @@ import { db, isUniqueViolation } from "../platform/db";
 import { env } from "../platform/env";
 import { nowAndThen } from "../platform/housekeeping";
 import { log } from "../platform/log";
-import { PROVIDER_SIGNING_ALGORITHMS, providerMetadata } from "./provider-metadata";
+import { keySetUnavailable, PROVIDER_SIGNING_ALGORITHMS, providerMetadata } from "./provider-metadata";
 
 /**
  * OpenID Connect Back-Channel Logout 1.0, the relying party's side: the
@@ -92,10 +92,11 @@ export function backchannelProvider(): { issuer: string; audience: string } | nu
 
 /**
  * Verifies a logout token: signature by the provider's keys, then the claims,
- * then `jti` against replay (recorded only when everything else passed).
+ * then `jti` against replay (recorded only when everything else passed). The
+ * provider is the configured one (a test names its own). Throws when the
+ * provider's keys cannot be had.
  */
-export async function verifyLogoutToken(token: string, now = new Date()): Promise<LogoutClaims> {
-  const provider = backchannelProvider();
+export async function verifyLogoutToken(token: string, provider = backchannelProvider(), now = new Date()): Promise<LogoutClaims> {
   if (!provider) return { ok: false, reason: "not_configured" };
   let header: { typ?: string };
   try {
@@ -108,9 +109,10 @@ export async function verifyLogoutToken(token: string, now = new Date()): Promis
     // Time checks are ours (checkLogoutClaims): exp with the same leeway, iat against the maximum age.
     ({ payload } = await jwtVerify(token, (await providerMetadata(provider.issuer)).keys, { algorithms: PROVIDER_SIGNING_ALGORITHMS, currentDate: now, clockTolerance: LOGOUT_TOKEN_LEEWAY_SECONDS }));
   } catch (error) {
+    // Discovery or the key set could not be had: the caller fails closed (503; the provider tries again).
+    if (keySetUnavailable(error)) throw error;
     if (error instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
     if (error instanceof errors.JOSEError) return { ok: false, reason: "signature" };
-    // Discovery or the key set could not be fetched: the caller fails closed.
     throw error;
   }
   const claims = checkLogoutClaims(payload, header, { ...provider, now });

@@ -1,6 +1,6 @@
 import "server-only";
 import { errors, jwtVerify } from "jose";
-import { PROVIDER_SIGNING_ALGORITHMS, providerMetadata } from "./provider-metadata";
+import { keySetUnavailable, PROVIDER_SIGNING_ALGORITHMS, providerMetadata } from "./provider-metadata";
 
 /**
  * The ID token's signature. Auth.js (oauth4webapi) checks an ID token's
@@ -39,8 +39,9 @@ export async function verifyIdTokenSignature(idToken: string | undefined, expect
     return { ok: true };
   } catch (error) {
     if (error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired) return { ok: false, reason: "claims" };
+    if (keySetUnavailable(error)) throw error;
     // A bad signature, a kid the provider never published, a malformed token.
-    if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout)) return { ok: false, reason: "signature" };
+    if (error instanceof errors.JOSEError) return { ok: false, reason: "signature" };
     throw error;
   }
 }

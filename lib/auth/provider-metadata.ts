@@ -1,5 +1,5 @@
 import "server-only";
-import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 
 /**
@@ -43,4 +43,20 @@ export function providerMetadata(issuer: string): Promise<ProviderMetadata> {
     pending = attempt;
   }
   return pending;
+}
+
+/**
+ * Whether a verification failed because the provider's key set could not be
+ * had — its endpoint timed out, answered other than 200, or sent no valid
+ * key set — rather than because of the token. jose reports those as JOSE
+ * errors too (the non-200 and unparseable answers as its generic error), so
+ * without this they would pass for a bad signature: a logout token refused
+ * with 400 is not sent again, and the logout would be lost. Such failures
+ * fail closed as the provider being unavailable instead (503, or "cannot be
+ * reached" on the sign-in page). A network error is no JOSE error and is
+ * thrown as it is.
+ */
+export function keySetUnavailable(error: unknown): boolean {
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
+  return error instanceof errors.JOSEError && error.code === errors.JOSEError.code;
 }
