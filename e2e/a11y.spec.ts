@@ -1,6 +1,7 @@
 import type { Locator, Page } from '@playwright/test';
 import { ADMIN, RADIO, STRATEGIES, expect, test } from './fixtures';
-import { LAB_RUNS } from './db';
+import { LAB_RUNS, ageAuthentication } from './db';
+import { expectIssuer, freshLogin, providerEmail, signInAtProvider, startProviderSignIn } from './provider';
 import { ACCOUNT_PAGES, PUBLIC_PAGES, WIDTHS, expectAccessible, expectNoOverflow, open, screenshot } from './page-checks';
 
 // axe-core on every page, signed out and signed in with each strategy, the
@@ -42,6 +43,62 @@ test.describe('axe, at the desktop and the phone width', () => {
       });
     }
   }
+
+  test('signed in: the comparison lab', async ({ signedInPage }, testInfo) => {
+    const { page } = await signedInPage('jwt');
+    for (const [name, viewport] of Object.entries(WIDTHS)) {
+      await page.setViewportSize(viewport);
+      await open(page, { path: '/compare', heading: 'Comparison lab' });
+      await expect(page.getByRole('banner').getByTestId('strategy-badge')).toHaveText(RADIO.jwt);
+      await expectNoOverflow(page, `/compare signed in (${name})`);
+      await expectAccessible(page, testInfo, `/compare signed in (${name})`);
+    }
+  });
+
+  // The states a password account with no provider never shows: a provider-only account's security page
+  // (connected providers, "Set a password"), "Confirm it's you" through the provider, the step-up prompt,
+  // and the sign-in page's pending-link notice and error.
+  test('provider accounts and step-up: the states only they show', async ({ page, newUser }, testInfo) => {
+    expectIssuer();
+    const check = async (label: string) => {
+      for (const [name, viewport] of Object.entries(WIDTHS)) {
+        await page.setViewportSize(viewport);
+        await expectNoOverflow(page, `${label} (${name})`);
+        await expectAccessible(page, testInfo, `${label} (${name})`);
+      }
+      await page.setViewportSize(WIDTHS.desktop);
+    };
+    const login = freshLogin('a11y-provider');
+    await startProviderSignIn(page, 'jwt');
+    await signInAtProvider(page, login);
+    await expect(page).toHaveURL(/\/dashboard$/);
+
+    await open(page, { path: '/dashboard/security', heading: 'Security' });
+    await expect(page.getByTestId('providers-table')).toContainText(login);
+    await expect(page.getByRole('heading', { name: 'Set a password' })).toBeVisible();
+    await check('/dashboard/security, provider-only account');
+
+    await ageAuthentication(providerEmail(login), 60 * 60);
+    await page.getByRole('button', { name: 'Connect Test provider', exact: true }).click();
+    await expect(page.getByRole('link', { name: "Confirm it's you" })).toBeVisible();
+    await check('/dashboard/security, asking to confirm');
+
+    await open(page, { path: '/dashboard/confirm?returnTo=%2Fdashboard%2Fsecurity', heading: "Confirm it's you" });
+    await expect(page.getByRole('button', { name: 'Confirm with Test provider' })).toBeVisible();
+    await check("/dashboard/confirm through the provider");
+
+    await page.context().clearCookies();
+    const user = await newUser('a11y-pending');
+    await startProviderSignIn(page, 'database');
+    await signInAtProvider(page, user.email);
+    await expect(page).toHaveURL(/\/login\?link=pending$/);
+    await expect(page.getByTestId('pending-link')).toBeVisible();
+    await check('/login with a pending link');
+
+    await page.goto('/login?error=provider_email_unverified');
+    await expect(page.getByTestId('signin-error')).toBeVisible();
+    await check('/login with a provider error');
+  });
 
   test('the admin page', async ({ page, signIn }, testInfo) => {
     await signIn(page, ADMIN, 'database');

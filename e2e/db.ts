@@ -124,6 +124,11 @@ export async function insertUser(user: { id: string; email: string; name: string
   );
 }
 
+/** Makes the account with this email an administrator (for a test's own admin; the seeded one is shared by every worker). */
+export async function grantAdminRole(email: string): Promise<void> {
+  await run('UPDATE "User" SET "role" = \'admin\' WHERE "email" = $1', [email], { write: true });
+}
+
 export interface AuditRow {
   event: string;
   ip: string | null;

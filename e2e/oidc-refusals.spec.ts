@@ -12,8 +12,8 @@ import { expectAtProvider, freshLogin, providerEmail, signInAtProvider, startApp
 // (idp.spoilIdTokens), in front of an app of its own, so this spec reads that
 // app's log and nothing else's. Every refusal of a sign-in ends on the sign-in
 // page with the generic words, no 5xx and no session; the server log says why.
-// A provider that answers "Confirm it's you" from a session it already had (an
-// old auth_time) confirms nothing.
+// A provider that answers from a session it already had (an old auth_time)
+// signs the user in as of that time, and confirms nothing.
 
 const GENERIC_REFUSAL = 'Sign-in with the provider could not be completed. Please try again.';
 
@@ -119,6 +119,23 @@ test.describe('a provider whose ID token must be refused', () => {
       await expect.poll(recorded, { message: `the server log records the ${defect} refusal` }).toBe(true);
     });
   }
+
+  test("a sign-in takes the provider's auth_time, not the moment it arrived: an hour-old one is shown as such and does not count as recent", async ({ page }) => {
+    const login = freshLogin('stale-signin');
+    idp.spoilIdTokens('stale-auth-time');
+    await startProviderSignIn(page, 'jwt', `${server.url}/login`, idp.issuer);
+    await signInAtProvider(page, login);
+    await expect(page).toHaveURL(`${server.url}/dashboard`);
+    const authTime = page.getByTestId('auth-time');
+    await expect(authTime).toContainText("ago: sensitive actions ask you to confirm it's you first");
+    const authenticatedAt = Date.parse((await authTime.locator('time').getAttribute('datetime')) ?? '');
+    expect(Date.now() - authenticatedAt).toBeGreaterThan(59 * 60_000);
+    expect(Date.now() - authenticatedAt).toBeLessThan(62 * 60_000);
+    // The server agrees: a sensitive action asks to confirm first.
+    await page.goto(`${server.url}/dashboard/security`);
+    await page.getByRole('button', { name: 'Connect Test provider', exact: true }).click();
+    await expect(page.getByRole('link', { name: "Confirm it's you" })).toBeVisible();
+  });
 
   test("confirming through a provider that does not sign the user in again (an hour-old auth_time) confirms nothing", async ({ page }) => {
     const security = `${server.url}/dashboard/security`;

@@ -71,6 +71,13 @@ test.describe('sign-in with an OpenID Connect provider', () => {
       await expect(page.getByTestId('signin-subject')).toHaveText(login);
       await expect(page.getByTestId('signin-method')).toContainText('provider session id (sid) recorded');
       await expect(page.getByText(email, { exact: true })).toBeVisible();
+      // When and how the user authenticated: the provider's auth_time (its sign-in moments ago); the test provider states no amr.
+      const authTime = page.getByTestId('auth-time');
+      await expect(authTime).toContainText('within the last');
+      const authenticatedAt = Date.parse((await authTime.locator('time').getAttribute('datetime')) ?? '');
+      expect(Date.now() - authenticatedAt).toBeGreaterThan(-5_000);
+      expect(Date.now() - authenticatedAt).toBeLessThan(2 * 60_000);
+      await expect(page.getByTestId('auth-methods')).toHaveText('not stated by the provider');
 
       // Stored by (issuer, subject); no password; the session records where it came from.
       expect(await countProviderAccounts(ISSUER, login)).toBe(1);

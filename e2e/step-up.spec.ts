@@ -1,5 +1,6 @@
-import { ageAuthentication } from './db';
-import { COOKIE, decodeSegment, encodeSegment, expect, STRATEGIES, test } from './fixtures';
+import { ageAuthentication, countProviderAccounts, grantAdminRole, insertProviderAccount, sessionRecordsForEmail } from './db';
+import { COOKIE, decodeSegment, encodeSegment, expect, other, STRATEGIES, test } from './fixtures';
+import { freshLogin, ISSUER } from './provider';
 
 // Step-up authentication: sensitive actions need a recent authentication
 // (STEP_UP_WINDOW_SECONDS, 10 minutes in the suite). Instead of waiting, the
@@ -65,3 +66,52 @@ test('a JWT cookie edited to a fresh auth_time is refused (its signature fails)'
   await page.goto('/dashboard/security');
   await expect(page).toHaveURL(/\/login/);
 });
+
+// Each sensitive action checks the window on the server; the two below are not covered above.
+test('disconnecting a provider outside the window asks to confirm first and disconnects nothing until then', async ({ page, newUser, signIn }) => {
+  const user = await newUser('step-up-disconnect');
+  const subject = freshLogin('step-up-disconnect');
+  await insertProviderAccount(user.id, ISSUER, subject);
+  await signIn(page, user, 'database');
+  await ageAuthentication(user.email, PAST_THE_WINDOW_SECONDS);
+
+  await page.goto('/dashboard/security');
+  const disconnect = page.getByRole('button', { name: `Disconnect Test provider (${subject})` });
+  await disconnect.click();
+  await page.getByRole('link', { name: "Confirm it's you" }).click();
+  expect(await countProviderAccounts(ISSUER, subject)).toBe(1);
+
+  const form = page.getByRole('form', { name: "Confirm it's you" });
+  await form.getByLabel('Password').fill(user.password);
+  await form.getByRole('button', { name: 'Confirm' }).click();
+  await expect(page).toHaveURL(/\/dashboard\/security$/);
+  await page.getByRole('button', { name: `Disconnect Test provider (${subject})` }).click();
+  await expect(page).toHaveURL(/\/dashboard\/security\?done=disconnected/);
+  expect(await countProviderAccounts(ISSUER, subject)).toBe(0);
+});
+
+for (const strategy of STRATEGIES) {
+  test(`an administrator's ${strategy} session outside the window revokes nothing until it confirms`, async ({ page, newUser, newDevice, signIn }) => {
+    const [admin, target] = await Promise.all([newUser('step-up-admin'), newUser('step-up-admin-target')]);
+    await grantAdminRole(admin.email);
+    const device = await newDevice();
+    await signIn(device.page, target, other(strategy));
+    await signIn(page, admin, strategy);
+    await ageAuthentication(admin.email, PAST_THE_WINDOW_SECONDS);
+
+    await page.goto('/admin');
+    const sessionRow = page.getByTestId('admin-sessions').locator('tbody tr').filter({ hasText: target.email });
+    await sessionRow.getByRole('button', { name: /Revoke/ }).click();
+    await sessionRow.getByRole('link', { name: "Confirm it's you" }).click();
+    await expect(page).toHaveURL(/\/dashboard\/confirm\?returnTo=%2Fadmin$/);
+    expect((await sessionRecordsForEmail(target.email)).map((row) => row.revoked)).toEqual([false]);
+
+    const form = page.getByRole('form', { name: "Confirm it's you" });
+    await form.getByLabel('Password').fill(admin.password);
+    await form.getByRole('button', { name: 'Confirm' }).click();
+    await expect(page).toHaveURL(/\/admin$/);
+    await page.getByTestId('admin-sessions').locator('tbody tr').filter({ hasText: target.email }).getByRole('button', { name: /Revoke/ }).click();
+    await expect(page.getByTestId('admin-sessions').locator('tbody tr').filter({ hasText: target.email })).toHaveCount(0);
+    expect((await sessionRecordsForEmail(target.email)).map((row) => row.revoked)).toEqual([true]);
+  });
+}
