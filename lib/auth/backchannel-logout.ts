@@ -109,7 +109,7 @@ export async function verifyLogoutToken(token: string, provider = backchannelPro
     // Time checks are ours (checkLogoutClaims): exp with the same leeway, iat against the maximum age.
     ({ payload } = await jwtVerify(token, (await providerMetadata(provider.issuer)).keys, { algorithms: PROVIDER_SIGNING_ALGORITHMS, currentDate: now, clockTolerance: LOGOUT_TOKEN_LEEWAY_SECONDS }));
   } catch (error) {
-    // Discovery or the key set could not be had: the caller fails closed (503; the provider tries again).
+    // Discovery or the key set could not be had: the caller fails closed (503, which a provider may retry; a 400 it would not).
     if (keySetUnavailable(error)) throw error;
     if (error instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
     if (error instanceof errors.JOSEError) return { ok: false, reason: "signature" };
